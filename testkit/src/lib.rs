@@ -1,0 +1,65 @@
+//! Helpers shared by the workspace's tests: where things are.
+//!
+//! - `../shared` (corpus, fixtures) is optional: tests that need it call
+//!   [`shared`] and return early when it is `None`; it prints a clear skip line.
+//! - The pinned Airbyte connectors are installed by `cargo xtask setup` under
+//!   `.venvs/`; [`faker`] panics with the command to run when they are missing.
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testkit lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// `../shared` beside the workspace (or `$ATF_SHARED`), if it exists. When it
+/// does not, prints `skipped: <test>: ../shared is absent` and returns `None`.
+pub fn shared(test: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("ATF_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared"));
+    if dir.join("corpus").is_dir() || dir.join("fixtures").is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipped: {test}: {} is absent (the shared corpus and fixtures live there in CI)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// A file or folder under `../shared/fixtures/airbyte/`, if `../shared` exists.
+pub fn fixture(test: &str, rel: &str) -> Option<PathBuf> {
+    shared(test).map(|s| s.join("fixtures/airbyte").join(rel))
+}
+
+/// The pinned faker versions `cargo xtask setup` installs.
+pub const FAKER_LATEST: &str = "7.2.1";
+/// faker 4.0.0 on airbyte-cdk 0.58.7: honours incremental state on resume.
+pub const FAKER_STATEFUL: &str = "4.0.0";
+
+/// The `source-faker` command of a pinned faker version installed by
+/// `cargo xtask setup`. Panics, naming the command to run, when it is missing.
+pub fn faker(version: &str) -> PathBuf {
+    let exe = workspace_root()
+        .join(".venvs")
+        .join(format!("faker-{version}"))
+        .join("bin/source-faker");
+    assert!(
+        exe.exists(),
+        "{} is missing: run `cargo xtask setup` (installs the pinned Airbyte connectors the tests drive)",
+        exe.display()
+    );
+    exe
+}
+
+/// A fresh private temporary directory under the target dir.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
