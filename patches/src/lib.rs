@@ -14,7 +14,7 @@
 pub mod apply;
 
 /// Everything a connector binary knows about its connector, baked at build time.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Connector {
     /// Folder name under `connectors/`, e.g. `source-freshdesk`.
     pub name: &'static str,
@@ -29,7 +29,7 @@ pub struct Connector {
 }
 
 /// How to run the upstream Airbyte connector.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Upstream {
     /// Upstream image with tag, e.g. `airbyte/source-freshdesk:3.0.2`. Empty when unknown.
     pub image: &'static str,
@@ -43,7 +43,7 @@ pub struct Upstream {
 }
 
 /// Patches of the connector's `spec`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct SpecPatches {
     /// `spec.patch.json`: RFC 7396 merge patch of the config schema (JSON text).
     pub config_patch: Option<&'static str>,
@@ -60,7 +60,7 @@ pub struct SpecPatches {
 }
 
 /// One entry of `spec.map.json`: move the value at `from` to `to` (JSON pointers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct ConfigMove {
     pub to: &'static str,
     pub from: &'static str,
@@ -68,7 +68,7 @@ pub struct ConfigMove {
 
 /// What `oauth2.patch.json` says. `S` is the replacement: JSON text in a baked
 /// description, a parsed value where patches are applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum OAuth2<S = &'static str> {
     /// No file: keep the connector's own OAuth2 spec (`advanced_auth`/`auth_specification`), if any.
     Upstream,
@@ -79,7 +79,7 @@ pub enum OAuth2<S = &'static str> {
 }
 
 /// The spec as recorded from the upstream connector, with patches applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct RecordedSpec {
     /// The upstream image version the recording was made from (e.g. `3.0.2`).
     pub upstream_version: &'static str,
@@ -88,7 +88,7 @@ pub struct RecordedSpec {
 }
 
 /// Patches applied per stream, at discover and at capture.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct StreamPatches {
     /// `streams/<stream>.*.json`, sorted by stream name.
     pub streams: &'static [StreamPatch],
@@ -103,7 +103,7 @@ pub struct StreamPatches {
 }
 
 /// The files of one stream (or of the `*` wildcard).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct StreamPatch {
     /// The stream name as in the file name (`*` for the wildcard).
     pub name: &'static str,
@@ -117,7 +117,7 @@ pub struct StreamPatch {
 }
 
 /// One entry of `<stream>.normalize.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Normalize {
     /// JSON pointer into the captured document.
     pub pointer: &'static str,
@@ -125,7 +125,8 @@ pub struct Normalize {
 }
 
 /// Document normalizations a stream may declare (`snake_case` names in files).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Normalization {
     /// Keep the leading `YYYY-MM-DD` of a date-time string.
     DatetimeToDate,
@@ -155,7 +156,8 @@ impl Normalization {
 }
 
 /// Schema-level normalizations (`schema_normalizations.json`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SchemaNormalization {
     /// Widen every `format: date` to `format: date-time` (and normalize values accordingly).
     DateToDatetime,
@@ -269,7 +271,7 @@ impl StreamPatches {
 }
 
 /// The patches resolved for one stream.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ResolvedStream {
     pub schema_patch: Option<&'static str>,
     pub key: Option<&'static [&'static str]>,

@@ -57,7 +57,7 @@ pub fn faker(version: &str) -> PathBuf {
     exe
 }
 
-/// A fresh private temporary directory under the target dir.
+/// Cargo's target directory (`$CARGO_TARGET_DIR` or `<workspace>/target`).
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
