@@ -1,19 +1,177 @@
-//! `cargo xtask setup | test | demo` (being written).
+//! `cargo xtask setup | test | demo`: what a fresh machine needs, and the
+//! README's two commands.
+//!
+//! `setup` installs the pinned Airbyte connectors the tests drive into Python
+//! virtualenvs under `.venvs/` (ignored by git). Each venv is installed from a
+//! full `pip freeze` kept in `xtask/python/`, and is marked complete by a stamp
+//! file holding the hash of that list, written last: an interrupted install has
+//! no stamp and is redone from scratch, a changed pin list reinstalls.
+
+use anyhow::{bail, Context};
 use clap::Args;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A pinned Airbyte connector installed by `setup`.
+struct Venv {
+    /// Folder name under `.venvs/`.
+    name: &'static str,
+    /// Requirements file under `xtask/python/` (a full `pip freeze`).
+    requirements: &'static str,
+    /// A `bin/source-faker` script to write, for packages that ship no console script.
+    main_script: Option<&'static str>,
+}
+
+const VENVS: &[Venv] = &[
+    Venv {
+        name: "faker-7.2.1",
+        requirements: "faker-7.2.1.txt",
+        main_script: None,
+    },
+    Venv {
+        name: "faker-4.0.0",
+        requirements: "faker-4.0.0.txt",
+        // airbyte-source-faker 4.0.0 ships no console script: the equivalent of its main.py.
+        main_script: Some(
+            "import sys\n\
+             from airbyte_cdk.entrypoint import launch\n\
+             from source_faker import SourceFaker\n\
+             \n\
+             if __name__ == \"__main__\":\n    launch(SourceFaker(), sys.argv[1:])\n",
+        ),
+    },
+];
+
+const STAMP: &str = ".atf-installed";
 
 #[derive(Args)]
-pub struct SetupArgs {}
-#[derive(Args)]
-pub struct TestArgs {}
-#[derive(Args)]
-pub struct DemoArgs {}
+pub struct SetupArgs {
+    /// Reinstall even when the stamp says the venv is complete
+    #[arg(long)]
+    force: bool,
+    /// Python interpreter to create the venvs with
+    #[arg(long, default_value = "python3", env = "ATF_PYTHON")]
+    python: String,
+}
 
-pub fn setup(_: SetupArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not written yet")
+#[derive(Args)]
+pub struct TestArgs {
+    /// Extra arguments passed to `cargo test` (after `--workspace`)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    cargo_args: Vec<String>,
 }
-pub fn test(_: TestArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not written yet")
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// How many users and purchases faker generates
+    #[arg(long, default_value_t = 200)]
+    count: u64,
 }
-pub fn demo(_: DemoArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not written yet")
+
+pub fn setup(args: SetupArgs) -> anyhow::Result<()> {
+    let root = crate::workspace_root();
+    for venv in VENVS {
+        install(&root, venv, &args)?;
+    }
+    Ok(())
+}
+
+fn install(root: &Path, venv: &Venv, args: &SetupArgs) -> anyhow::Result<()> {
+    let requirements = root.join("xtask/python").join(venv.requirements);
+    let pins = std::fs::read_to_string(&requirements)
+        .with_context(|| format!("cannot read {}", requirements.display()))?;
+    let stamp_value = format!("{:016x}\n", fnv1a(pins.as_bytes()));
+    let dir = root.join(".venvs").join(venv.name);
+    let stamp = dir.join(STAMP);
+
+    if !args.force && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&stamp_value) {
+        eprintln!("setup: {} is installed ({})", venv.name, dir.display());
+        return Ok(());
+    }
+    eprintln!(
+        "setup: installing {} from {} into {}",
+        venv.name,
+        requirements.display(),
+        dir.display()
+    );
+    remove_any(&dir)?;
+    std::fs::create_dir_all(dir.parent().unwrap())?;
+
+    run(Command::new(&args.python).args(["-m", "venv"]).arg(&dir))
+        .with_context(|| format!("cannot create a virtualenv with `{}`: is Python 3.11 installed? (set --python or ATF_PYTHON)", args.python))?;
+    run(Command::new(dir.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "--no-input", "-r"])
+        .arg(&requirements))
+    .with_context(|| format!("pip could not install {}", requirements.display()))?;
+
+    if let Some(body) = venv.main_script {
+        let script = dir.join("bin/source-faker");
+        let python = dir.join("bin/python");
+        std::fs::write(&script, format!("#!{}\n{body}", python.display()))?;
+        make_executable(&script)?;
+    }
+    let exe = dir.join("bin/source-faker");
+    if !exe.exists() {
+        bail!("{} was not installed by {}", exe.display(), requirements.display());
+    }
+    std::fs::write(&stamp, stamp_value)?;
+    eprintln!("setup: {} ready: {}", venv.name, exe.display());
+    Ok(())
+}
+
+/// Removes a file, symlink or directory tree at `path`, if anything is there.
+fn remove_any(path: &Path) -> anyhow::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Err(_) => Ok(()),
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path)
+            .with_context(|| format!("cannot remove {}", path.display())),
+        Ok(_) => {
+            std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))
+        }
+    }
+}
+
+fn make_executable(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+}
+
+/// 64-bit FNV-1a: a stable content hash for the stamp (not for security).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
+    if !status.success() {
+        bail!("{:?} failed with {status}", cmd.get_program());
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+pub fn test(args: TestArgs) -> anyhow::Result<()> {
+    setup(SetupArgs {
+        force: false,
+        python: std::env::var("ATF_PYTHON").unwrap_or_else(|_| "python3".into()),
+    })?;
+    let root = crate::workspace_root();
+    eprintln!("test: cargo test --workspace {}", args.cargo_args.join(" "));
+    run(cargo()
+        .current_dir(&root)
+        .args(["test", "--workspace"])
+        .args(&args.cargo_args))
+    .context("tests failed")
+}
+
+pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let _ = (args.count, PathBuf::new());
+    bail!("not written yet")
 }
