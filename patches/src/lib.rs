@@ -12,6 +12,7 @@
 //! syntax.
 
 pub mod apply;
+pub mod schema;
 
 /// Everything a connector binary knows about its connector, baked at build time.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
