@@ -1,22 +1,94 @@
-//! The connector developer's workflow commands (being written).
-use clap::Args;
+//! The connector developer's workflow: one `cargo xtask` command per step of
+//! the seed README (see docs/adding-a-connector.md).
+//!
+//! - `new-connector`, `bump`: the connector folder ([`template`]).
+//! - `spec`, `discover`, `capture`: drive the built connector binary with Flow
+//!   capture requests ([`run`]), check captured documents ([`check`]).
+//! - `ci-matrix`, `pull`: CI and upstream code ([`ci`], [`pull`]).
+//!
+//! Files a developer works with locally (the config, the discovered catalog,
+//! the captured documents) live in a work folder, by default
+//! `target/workflow/<connector>/` (ignored by git, like all of `target/`).
 
-macro_rules! todo_commands {
-    ($($args:ident => $f:ident),* $(,)?) => {$(
-        #[derive(Args)]
-        pub struct $args {}
-        pub fn $f(_: $args) -> anyhow::Result<()> {
-            anyhow::bail!("not written yet")
-        }
-    )*};
+use anyhow::{bail, Context};
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+mod check;
+mod ci;
+mod pull;
+mod run;
+mod stub;
+mod template;
+
+pub use ci::{ci_matrix, CiMatrixArgs};
+pub use pull::{pull, PullArgs};
+pub use run::{capture, discover, spec, CaptureArgs, DiscoverArgs, SpecArgs};
+pub use template::{bump, new_connector, BumpArgs, NewConnectorArgs};
+
+/// Where the connector folders are: shared by every workflow command.
+#[derive(Args, Debug, Clone)]
+pub struct Dirs {
+    /// Folder holding the connector folders
+    #[arg(long, value_name = "DIR", env = "ATF_CONNECTORS_DIR")]
+    pub connectors_dir: Option<PathBuf>,
 }
 
-todo_commands! {
-    NewConnectorArgs => new_connector,
-    BumpArgs => bump,
-    SpecArgs => spec,
-    DiscoverArgs => discover,
-    CaptureArgs => capture,
-    CiMatrixArgs => ci_matrix,
-    PullArgs => pull,
+impl Dirs {
+    pub fn connectors(&self) -> PathBuf {
+        self.connectors_dir
+            .clone()
+            .unwrap_or_else(crate::build::default_connectors_dir)
+    }
+
+    /// `<connectors>/<name>`, which must exist.
+    pub fn connector(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let dir = self.connectors().join(name);
+        if dir.join("connector.json").is_file() {
+            return Ok(dir);
+        }
+        let hint = match name.strip_prefix("source-") {
+            None if self.connectors().join(format!("source-{name}")).is_dir() => {
+                format!("did you mean \"source-{name}\"?")
+            }
+            None => "connector folders are named source-NAME".to_string(),
+            Some(short) => {
+                format!("create it with `cargo xtask new-connector {short} VERSION`")
+            }
+        };
+        bail!(
+            "no connector \"{name}\": {} has no connector.json; {hint}",
+            dir.display()
+        )
+    }
+}
+
+/// The connector's `connector.json` as JSON (key order kept).
+pub(crate) fn read_json(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not valid JSON: fix its syntax and run again",
+            path.display()
+        )
+    })
+}
+
+/// Writes pretty JSON with a trailing newline, creating parent folders.
+pub(crate) fn write_json(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Cargo's target folder (`$CARGO_TARGET_DIR` or `<workspace>/target`).
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::workspace_root().join("target"))
 }

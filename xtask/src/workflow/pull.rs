@@ -1,0 +1,235 @@
+//! `pull`: bring upstream code changes into a connector that has code, file
+//! by file (the seed's `pull-connector.sh`).
+//!
+//! Every file of the upstream checkout is compared with the connector's:
+//! new files are taken, identical ones skipped, differing ones shown as a
+//! unified diff and kept or taken at a `y/n` prompt on stdin (or all at once
+//! with `--keep-local` / `--take-upstream`). Files only the connector has (its
+//! patch files, connector.json) are kept. The upstream version (metadata.yaml
+//! `dockerImageTag`, else the Dockerfile's `io.airbyte.version` label) is
+//! printed and recorded in connector.json as label `io.airbyte.upstream-version`.
+
+use super::{read_json, write_json, Dirs};
+use anyhow::{bail, Context};
+use clap::Args;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct PullArgs {
+    /// Connector folder, e.g. `source-google-sheets`
+    name: String,
+    /// Checkout of the upstream connector (e.g. airbyte/airbyte-integrations/connectors/source-google-sheets)
+    #[arg(long, value_name = "DIR")]
+    upstream: PathBuf,
+    /// Keep the local version of every differing file
+    #[arg(long, conflicts_with = "take_upstream")]
+    keep_local: bool,
+    /// Take the upstream version of every differing file
+    #[arg(long)]
+    take_upstream: bool,
+    #[command(flatten)]
+    dirs: Dirs,
+}
+
+/// Folders and files of a checkout that are never part of a connector.
+const SKIP: &[&str] = &[
+    ".git",
+    "__pycache__",
+    ".venv",
+    ".pytest_cache",
+    ".mypy_cache",
+    "build",
+    "dist",
+];
+
+pub fn pull(args: PullArgs) -> anyhow::Result<()> {
+    let dir = args.dirs.connector(&args.name)?;
+    let json_path = dir.join("connector.json");
+    let mut connector = read_json(&json_path)?;
+    if connector.get("has_code").and_then(|v| v.as_bool()) != Some(true) {
+        bail!(
+            "connector \"{}\" has no code (has_code is not true in {}): move it to a new upstream image with `cargo xtask bump {} VERSION`",
+            args.name,
+            json_path.display(),
+            args.name
+        );
+    }
+    if !args.upstream.is_dir() {
+        bail!(
+            "upstream checkout {} is not a folder: pass --upstream with the connector's folder of an airbyte checkout",
+            args.upstream.display()
+        );
+    }
+    let mut files = Vec::new();
+    list(&args.upstream, Path::new(""), &mut files)?;
+    files.sort();
+
+    let stdin = std::io::stdin();
+    let mut answers = stdin.lock().lines();
+    let (mut new, mut taken, mut kept, mut same) = (0, 0, 0, 0);
+    for rel in &files {
+        let up = args.upstream.join(rel);
+        let local = dir.join(rel);
+        let up_bytes =
+            std::fs::read(&up).with_context(|| format!("cannot read {}", up.display()))?;
+        if !local.exists() {
+            copy(&up_bytes, &local)?;
+            eprintln!("new: {} (taken from upstream)", rel.display());
+            new += 1;
+            continue;
+        }
+        let local_bytes =
+            std::fs::read(&local).with_context(|| format!("cannot read {}", local.display()))?;
+        if local_bytes == up_bytes {
+            same += 1;
+            continue;
+        }
+        match (
+            std::str::from_utf8(&local_bytes),
+            std::str::from_utf8(&up_bytes),
+        ) {
+            (Ok(l), Ok(u)) => {
+                let diff = similar::TextDiff::from_lines(l, u);
+                print!(
+                    "{}",
+                    diff.unified_diff().context_radius(3).header(
+                        &format!("local/{}", rel.display()),
+                        &format!("upstream/{}", rel.display())
+                    )
+                );
+            }
+            _ => println!("binary file {} differs", rel.display()),
+        }
+        std::io::stdout().flush()?;
+        let take = if args.take_upstream {
+            true
+        } else if args.keep_local {
+            false
+        } else {
+            ask(rel, &mut answers)?
+        };
+        if take {
+            copy(&up_bytes, &local)?;
+            eprintln!("took upstream {}", rel.display());
+            taken += 1;
+        } else {
+            eprintln!("kept local {}", rel.display());
+            kept += 1;
+        }
+    }
+    let mut local_only = Vec::new();
+    list(&dir, Path::new(""), &mut local_only)?;
+    local_only.retain(|rel| !args.upstream.join(rel).exists());
+    local_only.sort();
+    if !local_only.is_empty() {
+        let names: Vec<String> = local_only.iter().map(|p| p.display().to_string()).collect();
+        eprintln!("only here (kept): {}", names.join(", "));
+    }
+    eprintln!(
+        "{}: {new} new, {taken} taken from upstream, {kept} kept, {same} unchanged",
+        args.name
+    );
+    match upstream_version(&args.upstream) {
+        Some(version) => {
+            let labels = connector
+                .get_mut("labels")
+                .and_then(|l| l.as_object_mut())
+                .with_context(|| format!("{} has no \"labels\" object", json_path.display()))?;
+            let previous = labels.insert(
+                "io.airbyte.upstream-version".into(),
+                serde_json::Value::String(version.clone()),
+            );
+            write_json(&json_path, &connector)?;
+            let was = previous
+                .and_then(|p| p.as_str().map(String::from))
+                .map(|p| format!(" (was {p})"))
+                .unwrap_or_default();
+            eprintln!(
+                "upstream version {version}{was}: noted in {} as label io.airbyte.upstream-version; if it is backward-incompatible, raise the label io.airbyte.version (v1 -> v2) there",
+                json_path.display()
+            );
+        }
+        None => eprintln!(
+            "no upstream version found (metadata.yaml dockerImageTag or Dockerfile io.airbyte.version label) in {}",
+            args.upstream.display()
+        ),
+    }
+    Ok(())
+}
+
+fn ask(
+    rel: &Path,
+    answers: &mut impl Iterator<Item = std::io::Result<String>>,
+) -> anyhow::Result<bool> {
+    let hint = match rel.file_name().and_then(|n| n.to_str()) {
+        Some("Dockerfile" | ".dockerignore") => " (we usually keep our own)",
+        _ => "",
+    };
+    loop {
+        eprint!("take upstream {}{hint}? [y/N] ", rel.display());
+        std::io::stderr().flush()?;
+        let Some(answer) = answers.next() else {
+            eprintln!(
+                "\nno answer (end of input): keeping local {}",
+                rel.display()
+            );
+            return Ok(false);
+        };
+        match answer?.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => return Ok(true),
+            "" | "n" | "no" => return Ok(false),
+            other => eprintln!("answer \"{other}\" is not y or n"),
+        }
+    }
+}
+
+fn copy(bytes: &[u8], to: &Path) -> anyhow::Result<()> {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(to, bytes).with_context(|| format!("cannot write {}", to.display()))
+}
+
+/// Relative paths of the files under `root/rel`, skipping [`SKIP`] and `*.pyc`.
+fn list(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let dir = root.join(rel);
+    for entry in
+        std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
+    {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name_str = name.to_string_lossy();
+        if SKIP.contains(&name_str.as_ref())
+            || name_str.ends_with(".pyc")
+            || name_str.ends_with(".egg-info")
+        {
+            continue;
+        }
+        let child = rel.join(&name);
+        if entry.file_type()?.is_dir() {
+            list(root, &child, out)?;
+        } else {
+            out.push(child);
+        }
+    }
+    Ok(())
+}
+
+/// `dockerImageTag` of metadata.yaml, else the Dockerfile's `io.airbyte.version` label.
+fn upstream_version(dir: &Path) -> Option<String> {
+    let unquote = |s: &str| s.trim().trim_matches('"').trim_matches('\'').to_string();
+    if let Ok(meta) = std::fs::read_to_string(dir.join("metadata.yaml")) {
+        for line in meta.lines() {
+            if let Some(v) = line.trim().strip_prefix("dockerImageTag:") {
+                return Some(unquote(v));
+            }
+        }
+    }
+    let docker = std::fs::read_to_string(dir.join("Dockerfile")).ok()?;
+    docker.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("LABEL")?;
+        let v = rest.trim().strip_prefix("io.airbyte.version=")?;
+        Some(unquote(v))
+    })
+}

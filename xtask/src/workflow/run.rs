@@ -1,0 +1,526 @@
+//! `spec`, `discover`, `capture`: build the connector binary and drive it
+//! with Flow capture requests, as `flowctl` would.
+
+use super::check::{self, Binding};
+use super::stub;
+use super::{read_json, write_json, Dirs};
+use crate::build::{build_connector, BuildOptions};
+use anyhow::{bail, Context};
+use clap::Args;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What every command that runs the connector takes.
+#[derive(Args, Debug, Clone)]
+pub struct Session {
+    /// Connector folder, e.g. `source-freshdesk`
+    name: String,
+    /// Command running the upstream Airbyte connector installed locally
+    /// (e.g. `.venvs/faker-7.2.1/bin/source-faker`); without it the binary
+    /// runs the entrypoint of connector.json, as inside the image
+    #[arg(long, value_name = "CMD", env = "ATF_ENTRYPOINT")]
+    entrypoint: Option<String>,
+    /// Folder for the config, discovered catalog and captured documents
+    /// [default: target/workflow/<name>]
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    #[command(flatten)]
+    dirs: Dirs,
+}
+
+#[derive(Args)]
+pub struct SpecArgs {
+    #[command(flatten)]
+    session: Session,
+    /// Print only the config schema (what the dashboard's form renders)
+    #[arg(long)]
+    config_schema: bool,
+}
+
+#[derive(Args)]
+pub struct DiscoverArgs {
+    #[command(flatten)]
+    session: Session,
+    /// Endpoint config to discover with [default: <work-dir>/config.json, a stub is written there when missing]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct CaptureArgs {
+    #[command(flatten)]
+    session: Session,
+    /// Endpoint config [default: the one discover used]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Stop the capture after this long, if the connector has not finished (e.g. `30s`, `5m`)
+    #[arg(long = "for", value_name = "DURATION", default_value = "5m")]
+    duration: humantime::Duration,
+    /// Write the proposed streams/<stream>.patch.json files into the connector folder
+    #[arg(long)]
+    write_patches: bool,
+}
+
+impl Session {
+    fn work_dir(&self) -> PathBuf {
+        self.work_dir
+            .clone()
+            .unwrap_or_else(|| super::target_dir().join("workflow").join(&self.name))
+    }
+
+    fn connector_dir(&self) -> anyhow::Result<PathBuf> {
+        self.dirs.connector(&self.name)
+    }
+
+    /// Builds the connector (so patch changes are in effect) and returns its binary.
+    fn build(&self) -> anyhow::Result<Connector> {
+        self.connector_dir()?;
+        let binary = build_connector(&BuildOptions {
+            name: self.name.clone(),
+            connectors_dir: self.dirs.connectors(),
+            out: Some(self.work_dir().join("build")),
+            push: false,
+        })
+        .with_context(|| format!("cannot build connector \"{}\"", self.name))?;
+        Ok(Connector {
+            binary,
+            entrypoint: self.entrypoint.clone(),
+        })
+    }
+}
+
+/// A built connector binary and how to run its upstream connector.
+struct Connector {
+    binary: PathBuf,
+    entrypoint: Option<String>,
+}
+
+impl Connector {
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        if let Some(ep) = &self.entrypoint {
+            cmd.arg("--connector-entrypoint").arg(ep);
+        }
+        cmd
+    }
+
+    /// Sends one request, closes stdin and returns the response named `expect`.
+    fn request(&self, request: &Value, expect: &str) -> anyhow::Result<Value> {
+        let mut child = self
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot run {}", self.binary.display()))?;
+        let mut stdin = child.stdin.take().expect("piped");
+        writeln!(stdin, "{request}")?;
+        drop(stdin);
+        let output = child.wait_with_output()?;
+        if !output.status.success() {
+            bail!(
+                "connector binary {} failed ({}) answering a request for \"{expect}\": its log is above",
+                self.binary.display(),
+                output.status
+            );
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        for line in stdout.lines() {
+            if let Ok(Value::Object(mut msg)) = serde_json::from_str::<Value>(line) {
+                if let Some(body) = msg.remove(expect) {
+                    return Ok(body);
+                }
+            }
+        }
+        bail!(
+            "connector binary {} gave no \"{expect}\" response; its stdout was: {}",
+            self.binary.display(),
+            stdout.chars().take(2000).collect::<String>()
+        )
+    }
+
+    fn spec(&self) -> anyhow::Result<Value> {
+        self.request(
+            &json!({"spec": {"connectorType": "IMAGE", "config": {}}}),
+            "spec",
+        )
+    }
+
+    fn discover(&self, config: &Value) -> anyhow::Result<Vec<Value>> {
+        let discovered = self.request(
+            &json!({"discover": {"connectorType": "IMAGE", "config": config}}),
+            "discovered",
+        )?;
+        Ok(discovered
+            .get("bindings")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+pub fn spec(args: SpecArgs) -> anyhow::Result<()> {
+    let connector = args.session.build()?;
+    let mut spec = connector.spec()?;
+    if args.config_schema {
+        spec = spec
+            .get_mut("configSchema")
+            .map(Value::take)
+            .context("the spec response has no \"configSchema\"")?;
+    }
+    println!("{}", serde_json::to_string_pretty(&spec)?);
+    Ok(())
+}
+
+/// The file `discover` writes: the config it used and the discovered bindings.
+const CATALOG: &str = "catalog.json";
+
+pub fn discover(args: DiscoverArgs) -> anyhow::Result<()> {
+    let s = &args.session;
+    let work = s.work_dir();
+    s.connector_dir()?;
+    let config_path = match &args.config {
+        Some(path) => path.clone(),
+        None => {
+            let path = work.join("config.json");
+            if !path.exists() {
+                let connector = s.build()?;
+                let schema = connector
+                    .spec()?
+                    .get_mut("configSchema")
+                    .map(Value::take)
+                    .context("the spec response has no \"configSchema\"")?;
+                let stub = stub::stub(&schema);
+                write_json(&path, &stub.config)?;
+                eprintln!("wrote a config stub to {}", path.display());
+                for note in &stub.notes {
+                    eprintln!("  note: {note}");
+                }
+                if !stub.optional.is_empty() {
+                    eprintln!("  optional, left out: {}", stub.optional.join(", "));
+                }
+                if stub::placeholders(&stub.config).is_empty() {
+                    eprintln!(
+                        "every value is a default: review them, then run `cargo xtask discover {}` again",
+                        s.name
+                    );
+                } else {
+                    eprintln!(
+                        "fill in every \"{}...\" value (secret ones are marked), then run `cargo xtask discover {}` again",
+                        stub::PLACEHOLDER,
+                        s.name
+                    );
+                }
+                println!("{}", path.display());
+                return Ok(());
+            }
+            path
+        }
+    };
+    let config = load_config(&config_path)?;
+    let connector = s.build()?;
+    let bindings = connector.discover(&config)?;
+    let config_path = std::fs::canonicalize(&config_path).unwrap_or(config_path);
+    let catalog_path = work.join(CATALOG);
+    write_json(
+        &catalog_path,
+        &json!({ "config": config_path, "bindings": bindings }),
+    )?;
+    eprintln!("discovered {} binding(s) of {}:", bindings.len(), s.name);
+    for b in &bindings {
+        eprintln!(
+            "  {:<30} key {}{}",
+            b["recommendedName"].as_str().unwrap_or("?"),
+            b["key"],
+            if b["disable"].as_bool() == Some(true) {
+                " (disabled)"
+            } else {
+                ""
+            }
+        );
+    }
+    eprintln!(
+        "wrote the discovered catalog to {}; next: cargo xtask capture {}",
+        catalog_path.display(),
+        s.name
+    );
+    println!("{}", catalog_path.display());
+    Ok(())
+}
+
+fn load_config(path: &Path) -> anyhow::Result<Value> {
+    let config = read_json(path)?;
+    let left = stub::placeholders(&config);
+    if !left.is_empty() {
+        bail!(
+            "config {} still has placeholders at {}: fill them in and run again",
+            path.display(),
+            left.join(", ")
+        );
+    }
+    Ok(config)
+}
+
+pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
+    let s = &args.session;
+    let work = s.work_dir();
+    let connector_dir = s.connector_dir()?;
+    let catalog_path = work.join(CATALOG);
+    if !catalog_path.exists() {
+        bail!(
+            "no discovered catalog at {}: run `cargo xtask discover {}` first",
+            catalog_path.display(),
+            s.name
+        );
+    }
+    let catalog = read_json(&catalog_path)?;
+    let config_path = match (&args.config, catalog["config"].as_str()) {
+        (Some(p), _) => p.clone(),
+        (None, Some(p)) => PathBuf::from(p),
+        (None, None) => work.join("config.json"),
+    };
+    let config = load_config(&config_path)?;
+    let connector = s.build()?;
+
+    // Discover again with this build, so document schemas reflect the current
+    // patch files; the catalog file says which bindings are enabled.
+    let fresh: BTreeMap<String, Value> = connector
+        .discover(&config)?
+        .into_iter()
+        .map(|b| (b["recommendedName"].as_str().unwrap_or("").to_string(), b))
+        .collect();
+    let mut bindings = Vec::new();
+    let mut checks = Vec::new();
+    for b in catalog["bindings"].as_array().into_iter().flatten() {
+        if b["disable"].as_bool() == Some(true) {
+            continue;
+        }
+        let name = b["recommendedName"].as_str().unwrap_or("").to_string();
+        let Some(now) = fresh.get(&name) else {
+            eprintln!("warning: binding \"{name}\" of {} is no longer discovered: skipped (run discover again)", catalog_path.display());
+            continue;
+        };
+        if now["documentSchema"] != b["documentSchema"] {
+            eprintln!("binding \"{name}\": document schema changed since discover (patches or upstream): using the current one");
+        }
+        let resource = b["resourceConfig"].clone();
+        let stream = resource["stream"].as_str().unwrap_or(&name).to_string();
+        let path = match &b["resourcePath"] {
+            Value::Array(p) if !p.is_empty() => Value::Array(p.clone()),
+            _ => json!([stream]),
+        };
+        checks.push(Binding::new(
+            name.clone(),
+            stream,
+            now["documentSchema"].clone(),
+        )?);
+        bindings.push(json!({
+            "resourceConfig": resource,
+            "resourcePath": path,
+            "collection": {
+                "name": format!("acmeCo/{name}"),
+                "writeSchema": now["documentSchema"],
+                "key": now["key"],
+            },
+        }));
+    }
+    if bindings.is_empty() {
+        bail!(
+            "no enabled bindings in {}: enable some (\"disable\": false) or run `cargo xtask discover {}` again",
+            catalog_path.display(),
+            s.name
+        );
+    }
+    let open = json!({"open": {
+        "capture": {
+            "name": format!("acmeCo/{}", s.name),
+            "connectorType": "IMAGE",
+            "config": config,
+            "bindings": bindings,
+        },
+        "version": "local",
+        "range": {"keyBegin": 0, "keyEnd": 4294967295u32, "rClockBegin": 0, "rClockEnd": 4294967295u32},
+        "state": {},
+    }});
+
+    let docs_path = work.join("documents.jsonl");
+    let mut docs_out = std::io::BufWriter::new(
+        std::fs::File::create(&docs_path)
+            .with_context(|| format!("cannot write {}", docs_path.display()))?,
+    );
+    let mut child = connector
+        .command()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot run {}", connector.binary.display()))?;
+    // The open request is the last request: closing stdin after it lets the
+    // binary exit when its connector is done (it ignores EOF while capturing).
+    {
+        let mut stdin = child.stdin.take().expect("piped");
+        writeln!(stdin, "{open}")?;
+        stdin.flush()?;
+    }
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    let tty = std::io::stderr().is_terminal();
+    let start = Instant::now();
+    let deadline = start + Duration::from(args.duration);
+    let mut stopped_at: Option<Instant> = None;
+    let mut last_progress = start;
+    let mut checkpoints = 0u64;
+    let mut total = 0u64;
+    let mut protocol_errors = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                let mut msg: Value = match serde_json::from_str(&line) {
+                    Ok(m) => m,
+                    Err(_) => {
+                        protocol_errors.push(line);
+                        continue;
+                    }
+                };
+                if let Some(captured) = msg.get_mut("captured") {
+                    let i = captured["binding"].as_u64().unwrap_or(0) as usize;
+                    let doc = captured["doc"].take();
+                    let Some(check) = checks.get_mut(i) else {
+                        protocol_errors.push(format!("captured for unknown binding {i}"));
+                        continue;
+                    };
+                    check.check(&doc);
+                    total += 1;
+                    serde_json::to_writer(
+                        &mut docs_out,
+                        &json!({"binding": check.name, "doc": doc}),
+                    )?;
+                    docs_out.write_all(b"\n")?;
+                } else if msg.get("checkpoint").is_some() {
+                    checkpoints += 1;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        let now = Instant::now();
+        if stopped_at.is_none() && now >= deadline {
+            eprintln!(
+                "\n{} reached: stopping the capture",
+                humantime::format_duration(Duration::from(args.duration))
+            );
+            stopped_at = Some(now);
+            terminate(&child);
+        }
+        if let Some(at) = stopped_at {
+            if now.duration_since(at) > Duration::from_secs(5) {
+                let _ = child.kill();
+            }
+        }
+        if tty && now.duration_since(last_progress) >= Duration::from_millis(500) {
+            last_progress = now;
+            eprint!("\r\x1b[K{}", progress(&checks, total, start.elapsed()));
+        }
+    }
+    let _ = reader.join();
+    let status = child.wait()?;
+    docs_out.flush()?;
+    if tty {
+        eprintln!();
+    }
+    eprintln!(
+        "captured {} ({checkpoints} checkpoint(s)) into {}",
+        progress(&checks, total, start.elapsed()),
+        docs_path.display()
+    );
+    for line in protocol_errors.iter().take(5) {
+        eprintln!("warning: not a protocol message on the binary's stdout: {line}");
+    }
+
+    let mut violations = false;
+    if checks.iter().any(Binding::has_violations) {
+        violations = true;
+        let mut docs = check::read_documents(&docs_path)?;
+        for c in &checks {
+            if !c.has_violations() {
+                continue;
+            }
+            eprint!("\n{}", c.report());
+            let observed = docs.remove(&c.name).unwrap_or_default();
+            let Some(p) = c.propose(&connector_dir, &observed)? else {
+                continue;
+            };
+            let rel = p
+                .file
+                .strip_prefix(&connector_dir)
+                .unwrap_or(&p.file)
+                .display()
+                .to_string();
+            for path in &p.by_hand {
+                eprintln!(
+                    "  no automatic patch for schema location \"{path}\": edit {rel} by hand"
+                );
+            }
+            if args.write_patches {
+                write_json(&p.file, &p.content)?;
+                eprintln!("  wrote {}", p.file.display());
+            } else {
+                eprintln!(
+                    "  proposed {rel} (accepts every observed document of stream \"{}\"):",
+                    p.stream
+                );
+                for line in serde_json::to_string_pretty(&p.content)?.lines() {
+                    eprintln!("    {line}");
+                }
+            }
+        }
+    }
+    if stopped_at.is_none() && !status.success() {
+        bail!("the connector failed ({status}) after {total} document(s): its log is above");
+    }
+    if violations {
+        if args.write_patches {
+            bail!(
+                "documents violated their schemas; the proposed patches are written: run `cargo xtask capture {}` again to check them (it rebuilds the connector)",
+                s.name
+            );
+        }
+        bail!(
+            "documents violated their schemas: review the proposed patches above, then `cargo xtask capture {} --write-patches` writes them",
+            s.name
+        );
+    }
+    eprintln!("every document matched its schema");
+    Ok(())
+}
+
+/// `users 50, purchases 120 (170 documents, 85/s)`.
+fn progress(checks: &[Binding], total: u64, elapsed: Duration) -> String {
+    let per: Vec<String> = checks
+        .iter()
+        .map(|c| format!("{} {}", c.name, c.documents))
+        .collect();
+    let rate = total as f64 / elapsed.as_secs_f64().max(0.001);
+    format!("{} ({total} documents, {rate:.0}/s)", per.join(", "))
+}
+
+/// Asks the binary to stop (SIGTERM), so it can stop its connector process.
+fn terminate(child: &Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+}

@@ -1,0 +1,162 @@
+//! The seed's check-and-patch loop against the real faker connector: spec,
+//! the two-step discover, and a capture whose stream patch deliberately
+//! declares `users.age` as a string. The capture must fail naming the field
+//! with an example value, and its proposed patch, once written, must make the
+//! next capture (which rebuilds the connector) pass.
+
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn xtask(args: &[&str]) -> (Output, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .env_remove("ATF_CONNECTORS_DIR")
+        .env_remove("ATF_ENTRYPOINT")
+        .output()
+        .expect("run xtask");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, stdout, stderr)
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn capture_reports_a_wrong_stream_type_and_its_patch_fixes_it() {
+    let faker = testkit::faker(testkit::FAKER_LATEST);
+    let tmp = tempfile::tempdir().unwrap();
+    let connectors = tmp.path().join("connectors");
+    let dir = connectors.join("source-faker-wrong-age");
+    std::fs::create_dir_all(dir.join("streams")).unwrap();
+    std::fs::write(
+        dir.join("connector.json"),
+        json!({
+            "base_image": "airbyte/source-faker:7.2.1",
+            "entrypoint": "python /airbyte/integration_code/main.py",
+            "env": {},
+            "has_code": false,
+            "labels": {"io.airbyte.name": "airbyte/source-faker", "io.airbyte.version": "v1"}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    // Deliberately wrong: faker's users.age is an integer.
+    std::fs::write(
+        dir.join("streams/users.patch.json"),
+        r#"{"properties": {"age": {"type": "string"}}}"#,
+    )
+    .unwrap();
+    let work = tmp.path().join("work");
+    // Not `source-faker`: builds of the workspace's own connector run alongside.
+    let common = [
+        "source-faker-wrong-age",
+        "--entrypoint",
+        faker.to_str().unwrap(),
+        "--connectors-dir",
+        connectors.to_str().unwrap(),
+        "--work-dir",
+        work.to_str().unwrap(),
+    ];
+    let run = |cmd: &str, extra: &[&str]| xtask(&[&[cmd][..], &common, extra].concat());
+
+    // spec --config-schema: only the (patched) config schema.
+    let (out, stdout, stderr) = run("spec", &["--config-schema"]);
+    assert!(out.status.success(), "{stderr}");
+    let schema: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(schema["properties"]["count"]["type"], "integer", "{stdout}");
+    assert!(schema.get("configSchema").is_none());
+
+    // The image context `xtask build` made for this connector.
+    let context = std::fs::read_to_string(work.join("build/Dockerfile")).unwrap();
+    assert!(
+        context.contains("FROM airbyte/source-faker:7.2.1"),
+        "{context}"
+    );
+
+    // discover, step one: a config stub from the schema, and its path.
+    let (out, stdout, stderr) = run("discover", &[]);
+    assert!(out.status.success(), "{stderr}");
+    let stub_path = work.join("config.json");
+    assert_eq!(stdout.trim(), stub_path.to_str().unwrap());
+    assert!(
+        stderr.contains("every value is a default: review them"),
+        "{stderr}"
+    );
+    let mut config = read_json(&stub_path);
+    assert_eq!(config["count"], 1000, "defaults are filled in: {config}");
+    config["count"] = json!(50);
+    config["seed"] = json!(7);
+    config["records_per_slice"] = json!(50);
+    config["parallelism"] = json!(1);
+    config["always_updated"] = json!(false);
+    std::fs::write(&stub_path, config.to_string()).unwrap();
+
+    // Step two: the discovered catalog, written to the file it names.
+    let (out, stdout, stderr) = run("discover", &[]);
+    assert!(out.status.success(), "{stderr}");
+    let catalog = read_json(Path::new(stdout.trim()));
+    let users = catalog["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["recommendedName"] == "users")
+        .unwrap_or_else(|| panic!("no users binding: {catalog}"));
+    assert_eq!(users["resourceConfig"]["stream"], "users");
+    assert_eq!(users["key"], json!(["/id"]));
+    assert_eq!(
+        users["documentSchema"]["properties"]["age"]["type"],
+        "string"
+    );
+
+    // The capture fails, naming the field, an example and the fixing patch.
+    let (out, _, stderr) = run("capture", &["--for", "120s"]);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("stream \"users\""), "{stderr}");
+    assert!(
+        stderr.contains("field /age: breaks rule \"type\" (/properties/age/type)"),
+        "{stderr}"
+    );
+    let example = stderr
+        .split("example at \"/age\": ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("no example value: {stderr}"));
+    assert!(
+        example.parse::<u64>().is_ok(),
+        "example {example:?}: {stderr}"
+    );
+    assert!(
+        stderr.contains("proposed streams/users.patch.json"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\"type\": \"integer\""), "{stderr}");
+    let documents = std::fs::read_to_string(work.join("documents.jsonl")).unwrap();
+    let users_docs = documents
+        .lines()
+        .filter(|l| l.starts_with("{\"binding\":\"users\""))
+        .count();
+    assert_eq!(users_docs, 50, "faker count 50");
+    // Nothing is written without --write-patches.
+    assert_eq!(
+        read_json(&dir.join("streams/users.patch.json"))["properties"]["age"]["type"],
+        "string"
+    );
+
+    // --write-patches writes it (and still fails: these documents were invalid).
+    let (out, _, stderr) = run("capture", &["--for", "120s", "--write-patches"]);
+    assert!(!out.status.success(), "{stderr}");
+    let patch = read_json(&dir.join("streams/users.patch.json"));
+    assert_eq!(patch["properties"]["age"]["type"], "integer", "{patch}");
+
+    // The next capture rebuilds the connector with the patch, and passes.
+    let (out, _, stderr) = run("capture", &["--for", "120s"]);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("every document matched its schema"),
+        "{stderr}"
+    );
+}
