@@ -8,7 +8,10 @@ mod setup;
 mod workflow;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Build and develop Airbyte-to-Flow connector binaries")]
+#[command(
+    name = "cargo xtask",
+    about = "Build and develop Airbyte-to-Flow connector binaries"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

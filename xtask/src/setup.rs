@@ -100,7 +100,13 @@ fn install(root: &Path, venv: &Venv, args: &SetupArgs) -> anyhow::Result<()> {
     run(Command::new(&args.python).args(["-m", "venv"]).arg(&dir))
         .with_context(|| format!("cannot create a virtualenv with `{}`: is Python 3.11 installed? (set --python or ATF_PYTHON)", args.python))?;
     run(Command::new(dir.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "--no-input", "-r"])
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+            "-r",
+        ])
         .arg(&requirements))
     .with_context(|| format!("pip could not install {}", requirements.display()))?;
 
@@ -112,7 +118,11 @@ fn install(root: &Path, venv: &Venv, args: &SetupArgs) -> anyhow::Result<()> {
     }
     let exe = dir.join("bin/source-faker");
     if !exe.exists() {
-        bail!("{} was not installed by {}", exe.display(), requirements.display());
+        bail!(
+            "{} was not installed by {}",
+            exe.display(),
+            requirements.display()
+        );
     }
     std::fs::write(&stamp, stamp_value)?;
     eprintln!("setup: {} ready: {}", venv.name, exe.display());
