@@ -9,7 +9,7 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// A pinned Airbyte connector installed by `setup`.
@@ -181,7 +181,55 @@ pub fn test(args: TestArgs) -> anyhow::Result<()> {
     .context("tests failed")
 }
 
+/// The demo: the seed README's discover and capture steps, run on the
+/// project's own `connectors/source-faker` against the pinned real faker.
 pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
-    let _ = (args.count, PathBuf::new());
-    bail!("not written yet")
+    setup(SetupArgs {
+        force: false,
+        python: std::env::var("ATF_PYTHON").unwrap_or_else(|_| "python3".into()),
+    })?;
+    let root = crate::workspace_root();
+    let work = root.join("target/demo");
+    std::fs::create_dir_all(&work)?;
+    let faker = root.join(".venvs").join(VENVS[0].name).join("bin/source-faker");
+    let config = work.join("config.json");
+    let body = serde_json::json!({
+        "count": args.count,
+        "advanced": { "seed": 7 },
+        "records_per_slice": 100,
+        "parallelism": 1,
+        "_atf_skip_interval": true,
+    });
+    std::fs::write(&config, serde_json::to_vec_pretty(&body)?)?;
+    eprintln!("demo: config {}", config.display());
+
+    let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
+    let common = |cmd: &str| {
+        let mut c = Command::new(&xtask);
+        c.arg(cmd)
+            .arg("source-faker")
+            .arg("--entrypoint")
+            .arg(&faker)
+            .arg("--work-dir")
+            .arg(&work);
+        c
+    };
+    eprintln!("demo: step 1/2: cargo xtask discover source-faker (builds the connector binary)");
+    run(common("discover").arg("--config").arg(&config))?;
+    eprintln!("demo: step 2/2: cargo xtask capture source-faker");
+    run(common("capture").args(["--for", "2m"]))?;
+
+    let documents = work.join("documents.jsonl");
+    let text = std::fs::read_to_string(&documents)
+        .with_context(|| format!("the capture wrote no {}", documents.display()))?;
+    println!("first captured documents ({}):", documents.display());
+    for line in text.lines().take(3) {
+        println!("  {line}");
+    }
+    println!(
+        "{} documents in all; the binary is in {}",
+        text.lines().count(),
+        work.join("build").display()
+    );
+    Ok(())
 }
