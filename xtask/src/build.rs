@@ -1,16 +1,56 @@
 //! `cargo xtask build | expand | record-spec`.
 //!
-//! OWNED BY: helper "codegen-build". The items marked CONTRACT are used by
-//! other xtask modules; keep their signatures.
+//! The items marked CONTRACT are used by other xtask modules; keep their signatures.
+//!
+//! `build`: codegen writes `target/atf-gen/<name>.rs` (only when its content
+//! changed, so cargo's fingerprints keep rebuilds incremental), then
+//! `cargo build --profile connector -p entrypoint --target T` with `ATF_CONNECTOR_RS`
+//! naming that file. T is `x86_64-unknown-linux-musl` when installed, else
+//! `x86_64-unknown-linux-gnu` with `-C target-feature=+crt-static`; an explicit
+//! `--target` keeps build scripts and proc macros (host builds) unaffected, and
+//! the flags never vary so the caches survive.
+use anyhow::{bail, Context};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 #[derive(Args)]
-pub struct BuildArgs {}
+pub struct BuildArgs {
+    /// Connector folder name, e.g. `source-faker`
+    name: String,
+    /// Folder holding connector folders
+    #[arg(long, value_name = "DIR")]
+    connectors_dir: Option<PathBuf>,
+    /// Where the binary and image build context go [default: target/connectors/<name>]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Push the image with a personal tag ($CODESPACE_NAME, else $USER-airbyte)
+    #[arg(short, long)]
+    push: bool,
+}
+
 #[derive(Args)]
-pub struct ExpandArgs {}
+pub struct ExpandArgs {
+    /// Connector folder name, e.g. `source-faker`
+    name: String,
+    /// Folder holding connector folders
+    #[arg(long, value_name = "DIR")]
+    connectors_dir: Option<PathBuf>,
+}
+
 #[derive(Args)]
-pub struct RecordSpecArgs {}
+pub struct RecordSpecArgs {
+    /// Connector folder name, e.g. `source-faker`
+    name: String,
+    /// The upstream connector's command (shell words), e.g.
+    /// `.venvs/faker-7.2.1/bin/source-faker`; `spec` is appended. Without it,
+    /// runs the connector.json `base_image` with Docker.
+    #[arg(long, value_name = "CMD")]
+    entrypoint: Option<String>,
+    /// Folder holding connector folders
+    #[arg(long, value_name = "DIR")]
+    connectors_dir: Option<PathBuf>,
+}
 
 /// CONTRACT: what to build.
 #[derive(Debug, Clone)]
@@ -30,18 +70,332 @@ pub fn default_connectors_dir() -> PathBuf {
     crate::workspace_root().join("connectors")
 }
 
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::workspace_root().join("target"))
+}
+
+const MUSL: &str = "x86_64-unknown-linux-musl";
+const GNU: &str = "x86_64-unknown-linux-gnu";
+/// The cargo profile of connector binaries (root Cargo.toml): release without
+/// LTO, so a patch edit relinks in about a second.
+const PROFILE: &str = "connector";
+
+/// Loads and validates one connector folder; prints its warnings to stderr.
+fn load(dir: &Path) -> anyhow::Result<codegen::Loaded> {
+    let loaded = codegen::load(dir).map_err(|p| anyhow::anyhow!("{p}"))?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {}: {w}", dir.display());
+    }
+    Ok(loaded)
+}
+
+/// Writes `content` to `path` unless it already holds it; returns whether it wrote.
+fn write_if_changed(path: &Path, content: &str) -> anyhow::Result<bool> {
+    if std::fs::read_to_string(path).ok().as_deref() == Some(content) {
+        return Ok(false);
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(path, content).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(true)
+}
+
+fn musl_installed() -> bool {
+    Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .stderr(Stdio::null())
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == MUSL)
+        })
+        .unwrap_or(false)
+}
+
+/// Fails unless `file` (or `ldd`) says `binary` has no dynamic dependencies.
+fn check_static(binary: &Path) -> anyhow::Result<String> {
+    if let Ok(out) = Command::new("file").arg("-b").arg(binary).output() {
+        if out.status.success() {
+            let desc = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if desc.contains("statically linked") || desc.contains("static-pie linked") {
+                return Ok(format!("file: {desc}"));
+            }
+            bail!(
+                "{} is not static (file says: {desc}); build with the musl target (`rustup target add {MUSL}`)",
+                binary.display()
+            );
+        }
+    }
+    let out = Command::new("ldd")
+        .arg(binary)
+        .output()
+        .context("neither `file` nor `ldd` could run to check that the binary is static; install one of them")?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if text.contains("not a dynamic executable") || text.contains("statically linked") {
+        Ok(format!("ldd: {}", text.trim()))
+    } else {
+        bail!(
+            "{} is not static (ldd says: {}); build with the musl target (`rustup target add {MUSL}`)",
+            binary.display(),
+            text.trim()
+        )
+    }
+}
+
+/// The image build context: `Dockerfile` beside the binary named `name`.
+pub fn dockerfile(name: &str, c: &codegen::ConnectorJson) -> String {
+    // connector.json labels, then Flow's, which a connector cannot change.
+    let mut labels: std::collections::BTreeMap<&str, &str> = c
+        .labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    labels.insert("FLOW_RUNTIME_PROTOCOL", "capture");
+    labels.insert("CONNECTOR_PROTOCOL", "flow-capture");
+    labels.insert("FLOW_RUNTIME_CODEC", "json");
+    let q = |s: &str| serde_json::to_string(s).expect("a string serializes");
+    let mut out = format!(
+        "# Generated by `cargo xtask build {name}` from connectors/{name}/connector.json.\n\
+         FROM {}\n\
+         COPY {name} /flow-connector/{name}\n",
+        c.base_image
+    );
+    for (k, v) in &c.env {
+        out.push_str(&format!("ENV {k}={}\n", q(v)));
+    }
+    for (k, v) in labels {
+        out.push_str(&format!("LABEL {}={}\n", q(k), q(v)));
+    }
+    out.push_str(&format!("ENTRYPOINT [\"/flow-connector/{name}\"]\n"));
+    out
+}
+
+fn docker_available() -> bool {
+    Command::new("docker")
+        .arg("info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
+}
+
 /// CONTRACT: generate, validate and compile one connector; returns the path of
 /// its static binary. Progress goes to stderr.
 pub fn build_connector(opts: &BuildOptions) -> anyhow::Result<PathBuf> {
-    anyhow::bail!("not written yet: {opts:?}")
+    let name = &opts.name;
+    let dir = opts.connectors_dir.join(name);
+    let started = std::time::Instant::now();
+    let loaded = load(&dir)?;
+    let code = codegen::render(&loaded);
+    let connector = loaded.connector;
+    let target = target_dir();
+    // One generated file per connector name and one `connector` binary per
+    // target triple are shared by every build: hold a lock from writing the
+    // file until the binary is copied, so two builds at once cannot mix them.
+    let lock_path = target.join("atf-gen").join(".build.lock");
+    std::fs::create_dir_all(target.join("atf-gen"))
+        .with_context(|| format!("cannot create {}", target.join("atf-gen").display()))?;
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))?;
+    #[allow(clippy::incompatible_msrv)]
+    lock.lock()
+        .with_context(|| format!("cannot lock {}", lock_path.display()))?;
+    let gen_path = target.join("atf-gen").join(format!("{name}.rs"));
+    let wrote = write_if_changed(&gen_path, &code)?;
+    eprintln!(
+        "build: {name}: generated {} ({})",
+        gen_path.display(),
+        if wrote { "changed" } else { "unchanged" }
+    );
+
+    let triple = if musl_installed() { MUSL } else { GNU };
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo
+        .current_dir(crate::workspace_root())
+        .args([
+            "build",
+            "--profile",
+            PROFILE,
+            "-p",
+            "entrypoint",
+            "--target",
+            triple,
+        ])
+        .env("ATF_CONNECTOR_RS", &gen_path)
+        .stdout(Stdio::null());
+    if triple == MUSL {
+        eprintln!("build: {name}: static binary for {MUSL} (the musl target is installed)");
+    } else {
+        eprintln!("build: {name}: {MUSL} is not installed (`rustup target add {MUSL}`): static glibc binary for {GNU} with -C target-feature=+crt-static");
+        cargo.env(
+            "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+            "-C target-feature=+crt-static",
+        );
+    }
+    run(&mut cargo)?;
+    let built = target.join(triple).join(PROFILE).join("connector");
+
+    let out = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| target.join("connectors").join(name));
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let binary = out.join(name);
+    // Copy through a temporary name so a running copy of the old binary is not overwritten in place.
+    let tmp = out.join(format!(".{name}.tmp"));
+    std::fs::copy(&built, &tmp)
+        .with_context(|| format!("cannot copy {} to {}", built.display(), tmp.display()))?;
+    std::fs::rename(&tmp, &binary)
+        .with_context(|| format!("cannot move {} to {}", tmp.display(), binary.display()))?;
+    drop(lock);
+    let how = check_static(&binary)?;
+    eprintln!("build: {name}: static ({how})");
+
+    write_if_changed(&out.join("Dockerfile"), &dockerfile(name, &connector))?;
+    let image = format!("ghcr.io/estuary/{name}:local");
+    if docker_available() {
+        eprintln!("build: {name}: docker build -t {image} {}", out.display());
+        run(Command::new("docker")
+            .args(["build", "-t", &image])
+            .arg(&out)
+            .stdout(Stdio::null()))?;
+        if opts.push {
+            let tag = std::env::var("CODESPACE_NAME")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| {
+                    format!(
+                        "{}-airbyte",
+                        std::env::var("USER").unwrap_or_else(|_| "local".into())
+                    )
+                });
+            let pushed = format!("ghcr.io/estuary/{name}:{tag}");
+            run(Command::new("docker").args(["tag", &image, &pushed]))?;
+            run(Command::new("docker").args(["push", &pushed]))?;
+            eprintln!("build: {name}: pushed {pushed}");
+        }
+    } else {
+        eprintln!(
+            "build: {name}: skipped `docker build` (no Docker engine answers `docker info`); the image context is {}",
+            out.display()
+        );
+        if opts.push {
+            eprintln!("build: {name}: cannot push without a Docker engine: start one and run again with --push");
+        }
+    }
+    eprintln!("build: {name}: done in {:.1?}", started.elapsed());
+    Ok(binary)
 }
 
-pub fn build(_: BuildArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not written yet")
+pub fn build(args: BuildArgs) -> anyhow::Result<()> {
+    let binary = build_connector(&BuildOptions {
+        name: args.name,
+        connectors_dir: args.connectors_dir.unwrap_or_else(default_connectors_dir),
+        out: args.out,
+        push: args.push,
+    })?;
+    println!("{}", binary.display());
+    Ok(())
 }
-pub fn expand(_: ExpandArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not written yet")
+
+pub fn expand(args: ExpandArgs) -> anyhow::Result<()> {
+    let dir = args
+        .connectors_dir
+        .unwrap_or_else(default_connectors_dir)
+        .join(&args.name);
+    print!("{}", codegen::render(&load(&dir)?));
+    Ok(())
 }
-pub fn record_spec(_: RecordSpecArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not written yet")
+
+/// Runs the upstream connector's `spec` and writes `spec.recorded.json`.
+pub fn record_spec(args: RecordSpecArgs) -> anyhow::Result<()> {
+    let dir = args
+        .connectors_dir
+        .unwrap_or_else(default_connectors_dir)
+        .join(&args.name);
+    let cj_path = dir.join(codegen::CONNECTOR_JSON);
+    let text = std::fs::read_to_string(&cj_path).with_context(|| {
+        format!(
+            "cannot read {}; is {:?} a connector folder?",
+            cj_path.display(),
+            args.name
+        )
+    })?;
+    let connector: codegen::ConnectorJson = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a valid connector.json", cj_path.display()))?;
+
+    let mut cmd = match &args.entrypoint {
+        Some(ep) => {
+            let argv = codegen::split_command(ep)
+                .with_context(|| format!("--entrypoint {ep:?} is not a shell-words command"))?;
+            let Some((program, rest)) = argv.split_first() else {
+                bail!("--entrypoint is empty: give the upstream connector's command");
+            };
+            let mut cmd = Command::new(program);
+            cmd.args(rest).envs(&connector.env);
+            cmd
+        }
+        None if docker_available() => {
+            let mut cmd = Command::new("docker");
+            cmd.args(["run", "--rm", "-i"]);
+            cmd.arg(&connector.base_image);
+            cmd
+        }
+        None => bail!(
+            "no --entrypoint and no Docker engine: pass the upstream connector's command, e.g. `cargo xtask record-spec {} --entrypoint .venvs/faker-7.2.1/bin/source-faker`",
+            args.name
+        ),
+    };
+    cmd.arg("spec")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    eprintln!("record-spec: {}: running {cmd:?}", args.name);
+    let output = cmd
+        .output()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    let spec = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|m| m.get("type").and_then(|t| t.as_str()) == Some("SPEC"))
+        .and_then(|m| m.get("spec").cloned());
+    let Some(spec) = spec else {
+        bail!(
+            "{cmd:?} printed no SPEC message (exit {}); check that the command runs the connector of {}",
+            output.status,
+            connector.base_image
+        );
+    };
+    let recorded = codegen::RecordedSpecFile {
+        upstream_image: connector.base_image.clone(),
+        spec,
+    };
+    let path = dir.join(codegen::SPEC_RECORDED);
+    let text = serde_json::to_string_pretty(&recorded)? + "\n";
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!(
+        "record-spec: {}: wrote {} (upstream {})",
+        args.name,
+        path.display(),
+        connector.base_image
+    );
+    Ok(())
 }

@@ -1,0 +1,146 @@
+//! Rust code for a loaded connector folder.
+
+use std::path::Path;
+
+use patches::OAuth2;
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+use serde_json::Value;
+
+use crate::{load, Loaded, Problems, StreamFiles};
+
+/// The generated code of one connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// Connector folder name.
+    pub name: String,
+    /// Formatted Rust source defining `pub static CONNECTOR: ::patches::Connector`.
+    pub code: String,
+    /// Ignored files, one line each.
+    pub warnings: Vec<String>,
+}
+
+/// Loads, validates and renders `dir`.
+pub fn generate(dir: &Path) -> Result<Generated, Problems> {
+    let loaded = load(dir)?;
+    Ok(Generated {
+        name: loaded.name.clone(),
+        code: render(&loaded),
+        warnings: loaded.warnings.clone(),
+    })
+}
+
+/// A raw string literal holding `s` (with as many `#` as it needs).
+fn raw(s: &str) -> TokenStream {
+    let mut hashes = String::new();
+    while s.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{s}\"{hashes}")
+        .parse()
+        .expect("a raw string literal is a token")
+}
+
+/// Minified JSON text as a raw string literal.
+fn json(v: &Value) -> TokenStream {
+    raw(&serde_json::to_string(v).expect("a JSON value serializes"))
+}
+
+fn opt(t: Option<TokenStream>) -> TokenStream {
+    match t {
+        Some(t) => quote!(Some(#t)),
+        None => quote!(None),
+    }
+}
+
+fn stream(name: &str, f: &StreamFiles) -> TokenStream {
+    let schema_patch = opt(f.schema_patch.as_ref().map(json));
+    let key = opt(f.key.as_ref().map(|k| quote!(&[#(#k),*])));
+    let norms = f.normalizations.iter().map(|(pointer, n)| {
+        let variant = syn::Ident::new(n.variant(), proc_macro2::Span::call_site());
+        quote!(::patches::Normalize { pointer: #pointer, normalization: ::patches::Normalization::#variant })
+    });
+    quote! {
+        ::patches::StreamPatch {
+            name: #name,
+            schema_patch: #schema_patch,
+            key: #key,
+            normalizations: &[#(#norms),*],
+        }
+    }
+}
+
+/// Formatted Rust source for `c`.
+pub fn render(c: &Loaded) -> String {
+    let name = &c.name;
+    let image = &c.connector.base_image;
+    let argv = &c.entrypoint;
+    let env = c.connector.env.iter().map(|(k, v)| quote!((#k, #v)));
+    let config_patch = opt(c.config_patch.as_ref().map(json));
+    let config_map = c
+        .config_map
+        .iter()
+        .map(|(to, from)| quote!(::patches::ConfigMove { to: #to, from: #from }));
+    let oauth2 = match &c.oauth2 {
+        OAuth2::Upstream => quote!(::patches::OAuth2::Upstream),
+        OAuth2::Disabled => quote!(::patches::OAuth2::Disabled),
+        OAuth2::Replace(v) => {
+            let v = json(v);
+            quote!(::patches::OAuth2::Replace(#v))
+        }
+    };
+    let documentation_url = opt(c.documentation_url.as_ref().map(|u| quote!(#u)));
+    let recorded = opt(c
+        .recorded
+        .as_ref()
+        .zip(c.flow_spec.as_ref())
+        .map(|(r, spec)| {
+            let version = r.upstream_image.rsplit_once(':').map_or("", |(_, tag)| tag);
+            let response = json(spec);
+            quote!(::patches::RecordedSpec { upstream_version: #version, response: #response })
+        }));
+    let streams = c.streams.iter().map(|(n, f)| stream(n, f));
+    let wildcard = stream("*", &c.wildcard);
+    let selected = opt(c.selected.as_ref().map(|s| quote!(&[#(#s),*])));
+    let omitted = &c.omitted;
+    let schema_normalizations = c.schema_normalizations.iter().map(|n| {
+        let variant = syn::Ident::new(n.variant(), proc_macro2::Span::call_site());
+        quote!(::patches::SchemaNormalization::#variant)
+    });
+    let run_interval = opt(c.run_interval_minutes.map(|n| {
+        let n = Literal::u32_unsuffixed(n);
+        quote!(#n)
+    }));
+
+    let tokens = quote! {
+        pub static CONNECTOR: ::patches::Connector = ::patches::Connector {
+            name: #name,
+            upstream: ::patches::Upstream {
+                image: #image,
+                entrypoint: &[#(#argv),*],
+                env: &[#(#env),*],
+            },
+            spec: ::patches::SpecPatches {
+                config_patch: #config_patch,
+                config_map: &[#(#config_map),*],
+                oauth2: #oauth2,
+                documentation_url: #documentation_url,
+                recorded: #recorded,
+            },
+            streams: ::patches::StreamPatches {
+                streams: &[#(#streams),*],
+                wildcard: #wildcard,
+                selected: #selected,
+                omitted: &[#(#omitted),*],
+                schema_normalizations: &[#(#schema_normalizations),*],
+            },
+            run_interval_minutes: #run_interval,
+        };
+    };
+    let file: syn::File = syn::parse2(tokens).expect("generated code parses");
+    format!(
+        "// @generated by codegen from connectors/{name}/ - do not edit.\n\
+         // Print it with `cargo xtask expand {name}`; `cargo xtask build {name}` regenerates it.\n\n{}",
+        prettyplease::unparse(&file)
+    )
+}
