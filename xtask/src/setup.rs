@@ -191,7 +191,10 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let root = crate::workspace_root();
     let work = root.join("target/demo");
     std::fs::create_dir_all(&work)?;
-    let faker = root.join(".venvs").join(VENVS[0].name).join("bin/source-faker");
+    let faker = root
+        .join(".venvs")
+        .join(VENVS[0].name)
+        .join("bin/source-faker");
     let config = work.join("config.json");
     let body = serde_json::json!({
         "count": args.count,
