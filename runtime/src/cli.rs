@@ -1,0 +1,202 @@
+//! Command line, logging and signal handling of a connector binary.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::{Error, Options};
+
+/// A Flow capture connector driving an Airbyte source connector.
+///
+/// Reads Flow capture requests (JSON lines) on stdin and writes responses on stdout.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Args {
+    /// The Airbyte connector's command (split like a shell would), e.g.
+    /// `python /airbyte/integration_code/main.py`. Defaults to the baked
+    /// upstream entrypoint.
+    #[arg(
+        long = "connector-entrypoint",
+        env = "AIRBYTE_ENTRYPOINT",
+        value_name = "CMD"
+    )]
+    pub connector_entrypoint: Option<String>,
+    /// Log level (error, warn, info, debug, trace) or a tracing filter.
+    #[arg(
+        long = "log.level",
+        env = "LOG_LEVEL",
+        default_value = "info",
+        value_name = "LEVEL"
+    )]
+    pub log_level: String,
+    /// Print this binary's baked connector description as JSON and exit.
+    #[arg(long)]
+    pub describe: bool,
+    /// Kill the connector when it writes nothing for this long (`90s`, `30m`, `1h` or seconds).
+    #[arg(long = "idle-timeout", env = "AIRBYTE_TO_FLOW_IDLE_TIMEOUT", default_value = "1h",
+          value_parser = parse_duration, value_name = "DURATION")]
+    pub idle_timeout: Duration,
+}
+
+/// `90s`, `30m`, `1h`, `1h 30m` or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs > 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+    }
+    humantime::parse_duration(s)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("invalid duration {s:?}: use a positive duration such as \"90s\", \"30m\", \"1h\" or a number of seconds"))
+}
+
+impl Args {
+    /// The options [`crate::serve`] runs with.
+    pub fn options(&self, connector: &patches::Connector) -> Result<Options, String> {
+        let entrypoint = match &self.connector_entrypoint {
+            Some(cmd) if !cmd.trim().is_empty() => shell_words::split(cmd).map_err(|err| {
+                format!("invalid --connector-entrypoint / AIRBYTE_ENTRYPOINT {cmd:?} ({err}): quote it like a shell command")
+            })?,
+            _ => connector.upstream.entrypoint.iter().map(|s| s.to_string()).collect(),
+        };
+        let format = std::env::var("AIRBYTE_TO_FLOW_STATE_FORMAT")
+            .ok()
+            .or_else(|| {
+                connector
+                    .upstream
+                    .env
+                    .iter()
+                    .find(|(k, _)| *k == "AIRBYTE_TO_FLOW_STATE_FORMAT")
+                    .map(|(_, v)| v.to_string())
+            });
+        Ok(Options {
+            entrypoint,
+            idle_timeout: self.idle_timeout,
+            force_per_stream_state: format.as_deref() == Some("per_stream"),
+            ..Options::default()
+        })
+    }
+}
+
+fn init_logging(level: &str) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_new(level.to_ascii_lowercase())
+        .map_err(|err| format!("invalid --log.level / LOG_LEVEL {level:?} ({err}): use error, warn, info, debug or trace"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        builder.init();
+    } else {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init();
+    }
+    Ok(())
+}
+
+pub fn main(connector: &'static patches::Connector) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let args = Args::parse();
+    if let Err(err) = init_logging(&args.log_level) {
+        eprintln!("error: {err}");
+        return ExitCode::from(2);
+    }
+    if args.describe {
+        let text = serde_json::to_string_pretty(connector).expect("the description serializes");
+        println!("{text}");
+        return ExitCode::SUCCESS;
+    }
+    let opts = match args.options(connector) {
+        Ok(o) => o,
+        Err(err) => {
+            tracing::error!("{err}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            tracing::error!("could not start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term =
+            signal(SignalKind::terminate()).map_err(Error::io("installing a SIGTERM handler"))?;
+        let mut int =
+            signal(SignalKind::interrupt()).map_err(Error::io("installing a SIGINT handler"))?;
+        let stdin = tokio::io::BufReader::with_capacity(64 * 1024, tokio::io::stdin());
+        // On a signal the serve future is dropped: the connector's process group
+        // is killed and the temporary directory removed by their destructors.
+        tokio::select! {
+            r = crate::serve(connector, opts, stdin, BlockingStdout::new()) => r,
+            _ = term.recv() => Err(Error::Signal("SIGTERM")),
+            _ = int.recv() => Err(Error::Signal("SIGINT")),
+        }
+    });
+    // Tokio's stdin reads on a blocking thread that may never return while Flow
+    // keeps stdin open: don't wait for it.
+    rt.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let exit_code = err.exit_code();
+            tracing::error!(exit_code, "{err}");
+            ExitCode::from(exit_code)
+        }
+    }
+}
+
+/// Our stdout, written with plain blocking `write` calls on fd 1.
+///
+/// Tokio's `Stdout` hands every write to a blocking thread; on the capture
+/// hot path that thread hand-off costs more than the work. Blocking here is
+/// what we want anyway: while Flow does not read our stdout, we do not read
+/// the connector's (backpressure, bounded memory). `serve` buffers, so each
+/// call writes a large chunk.
+struct BlockingStdout(std::mem::ManuallyDrop<std::fs::File>);
+
+impl BlockingStdout {
+    fn new() -> Self {
+        use std::os::fd::FromRawFd;
+        // SAFETY: fd 1 is open for the life of the process; ManuallyDrop never closes it.
+        BlockingStdout(std::mem::ManuallyDrop::new(unsafe {
+            std::fs::File::from_raw_fd(1)
+        }))
+    }
+}
+
+impl tokio::io::AsyncWrite for BlockingStdout {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::io::Write;
+        std::task::Poll::Ready(self.0.write(buf))
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::io::Write;
+        std::task::Poll::Ready(self.0.flush())
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}

@@ -1,0 +1,146 @@
+//! The short requests: spec, discover and validate (apply needs no connector).
+
+use serde_json::{json, Value};
+use tokio::io::AsyncWrite;
+
+use patches::apply;
+
+use crate::connector::{self, Workdir};
+use crate::protocol::{self, write_response};
+use crate::{Error, Options};
+
+/// Parse JSON text baked into the description (validated at build time).
+pub(crate) fn baked(what: &str, text: &str) -> Result<Value, Error> {
+    serde_json::from_str(text).map_err(|err| {
+        Error::Request(format!(
+            "the baked {what} of this binary is not valid JSON ({err}); rebuild it with `cargo xtask build`"
+        ))
+    })
+}
+
+pub async fn spec<W: AsyncWrite + Unpin>(
+    connector: &'static patches::Connector,
+    opts: &Options,
+    out: &mut W,
+) -> Result<(), Error> {
+    if let Some(recorded) = &connector.spec.recorded {
+        tracing::debug!(
+            upstream_version = recorded.upstream_version,
+            "answering spec from the recording"
+        );
+        let response = baked("recorded spec response", recorded.response)?;
+        return write_response(out, "spec", &response).await;
+    }
+    let mut process = connector::spawn(connector, opts, "spec", &[])?;
+    let airbyte_spec = process.collect("SPEC").await?;
+    let config_patch = connector
+        .spec
+        .config_patch
+        .map(|p| baked("spec.patch.json", p))
+        .transpose()?;
+    let oauth2_value;
+    let oauth2 = match connector.spec.oauth2 {
+        patches::OAuth2::Upstream => patches::OAuth2::Upstream,
+        patches::OAuth2::Disabled => patches::OAuth2::Disabled,
+        patches::OAuth2::Replace(text) => {
+            oauth2_value = baked("oauth2.patch.json", text)?;
+            patches::OAuth2::Replace(&oauth2_value)
+        }
+    };
+    let response = apply::flow_spec(
+        &airbyte_spec,
+        config_patch.as_ref(),
+        oauth2,
+        connector.spec.documentation_url,
+    )?;
+    write_response(out, "spec", &response).await
+}
+
+/// The config the connector sees: `spec.map.json` applied, our own
+/// `_atf_skip_interval` removed.
+pub(crate) fn connector_config(
+    connector: &patches::Connector,
+    config: &Value,
+) -> Result<Value, Error> {
+    let mut config = config.clone();
+    apply::remap_config(&mut config, connector.spec.config_map)?;
+    if let Some(obj) = config.as_object_mut() {
+        obj.remove("_atf_skip_interval");
+    }
+    Ok(config)
+}
+
+pub async fn discover<W: AsyncWrite + Unpin>(
+    connector: &'static patches::Connector,
+    opts: &Options,
+    req: protocol::Discover,
+    out: &mut W,
+) -> Result<(), Error> {
+    let dir = Workdir::new()?;
+    let config = dir.write("config.json", &connector_config(connector, &req.config)?)?;
+    let mut process = connector::spawn(
+        connector,
+        opts,
+        "discover",
+        &["--config".as_ref(), config.as_os_str()],
+    )?;
+    let catalog = process.collect("CATALOG").await?;
+    drop(dir);
+    let streams = catalog
+        .get("streams")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut bindings = Vec::with_capacity(streams.len());
+    for stream in streams {
+        if let Some(b) = apply::discovered_binding(stream, &connector.streams)? {
+            bindings.push(b);
+        }
+    }
+    tracing::info!(
+        streams = streams.len(),
+        bindings = bindings.len(),
+        "discovered"
+    );
+    write_response(out, "discovered", &json!({ "bindings": bindings })).await
+}
+
+pub async fn validate<W: AsyncWrite + Unpin>(
+    connector: &'static patches::Connector,
+    opts: &Options,
+    req: protocol::Validate,
+    out: &mut W,
+) -> Result<(), Error> {
+    let mut paths = Vec::with_capacity(req.bindings.len());
+    for b in &req.bindings {
+        paths.push(json!({ "resourcePath": apply::resource_path(&b.resource_config)? }));
+    }
+    let dir = Workdir::new()?;
+    let config = dir.write("config.json", &connector_config(connector, &req.config)?)?;
+    let mut process = connector::spawn(
+        connector,
+        opts,
+        "check",
+        &["--config".as_ref(), config.as_os_str()],
+    )?;
+    let status = process.collect("CONNECTION_STATUS").await?;
+    drop(dir);
+    if status.get("status").and_then(Value::as_str) != Some("SUCCEEDED") {
+        let message = status
+            .get("message")
+            .and_then(Value::as_str)
+            .filter(|m| !m.is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                format!(
+                    "the connector's check reported status {} without a message",
+                    status.get("status").unwrap_or(&Value::Null)
+                )
+            });
+        return Err(Error::Connector {
+            message,
+            exit_code: None,
+        });
+    }
+    write_response(out, "validated", &json!({ "bindings": paths })).await
+}

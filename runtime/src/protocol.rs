@@ -1,0 +1,149 @@
+//! The Flow capture protocol's JSON shapes this runtime reads and writes
+//! (see `../shared/protocol/`): requests are parsed leniently (unknown fields
+//! ignored), responses follow the protobuf JSON mapping (default fields
+//! omitted).
+
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+use crate::Error;
+
+/// One request line. Exactly one operation is set.
+#[derive(Debug)]
+pub enum Request {
+    Spec,
+    Discover(Discover),
+    Validate(Validate),
+    Apply,
+    Open(Box<Open>),
+    Acknowledge,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawRequest {
+    spec: Option<Value>,
+    discover: Option<Discover>,
+    validate: Option<Validate>,
+    apply: Option<Value>,
+    open: Option<Box<Open>>,
+    acknowledge: Option<Value>,
+    #[serde(flatten)]
+    other: serde_json::Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for Request {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let r = RawRequest::deserialize(d)?;
+        Ok(if r.spec.is_some() {
+            Request::Spec
+        } else if let Some(x) = r.discover {
+            Request::Discover(x)
+        } else if let Some(x) = r.validate {
+            Request::Validate(x)
+        } else if r.apply.is_some() {
+            Request::Apply
+        } else if let Some(x) = r.open {
+            Request::Open(x)
+        } else if r.acknowledge.is_some() {
+            Request::Acknowledge
+        } else {
+            let keys: Vec<String> = r
+                .other
+                .keys()
+                .filter(|k| !k.starts_with('$'))
+                .map(|k| format!("{k:?}"))
+                .collect();
+            return Err(serde::de::Error::custom(format!(
+                "unsupported request with fields [{}]; expected one of \"spec\", \"discover\", \"validate\", \"apply\", \"open\", \"acknowledge\"",
+                keys.join(", ")
+            )));
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Discover {
+    #[serde(default)]
+    pub config: Value,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Validate {
+    #[serde(default)]
+    pub config: Value,
+    #[serde(default)]
+    pub bindings: Vec<ValidateBinding>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidateBinding {
+    #[serde(default)]
+    pub resource_config: Value,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Open {
+    pub capture: Capture,
+    #[serde(default)]
+    pub range: Option<Range>,
+    #[serde(default)]
+    pub state: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Capture {
+    #[serde(default)]
+    pub config: Value,
+    #[serde(default)]
+    pub bindings: Vec<CaptureBinding>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureBinding {
+    #[serde(default)]
+    pub resource_config: Value,
+    #[serde(default)]
+    pub collection: Collection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Collection {
+    #[serde(default)]
+    pub key: Vec<String>,
+    #[serde(default)]
+    pub write_schema: Option<Value>,
+    #[serde(default)]
+    pub read_schema: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Range {
+    #[serde(default)]
+    pub key_begin: u32,
+    #[serde(default)]
+    pub key_end: Option<u32>,
+}
+
+/// Write one response line (the bytes of one JSON object, then `\n`).
+pub async fn write_line<W: AsyncWrite + Unpin>(out: &mut W, json: &[u8]) -> Result<(), Error> {
+    out.write_all(json).await.map_err(Error::stdout)?;
+    out.write_all(b"\n").await.map_err(Error::stdout)
+}
+
+/// Write `{"<name>": body}` as one line.
+pub async fn write_response<W: AsyncWrite + Unpin>(
+    out: &mut W,
+    name: &str,
+    body: &Value,
+) -> Result<(), Error> {
+    let mut obj = serde_json::Map::with_capacity(1);
+    obj.insert(name.to_string(), body.clone());
+    let bytes = serde_json::to_vec(&Value::Object(obj)).expect("a Value always serializes");
+    write_line(out, &bytes).await
+}
