@@ -1,0 +1,87 @@
+//! When Flow stops reading our stdout, we stop reading the connector's: the
+//! connector blocks on its own stdout, and our memory stays bounded.
+
+mod common;
+use common::*;
+use serde_json::json;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// `VmHWM` (peak resident set) of a process, in kB.
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmHWM in /proc/PID/status")
+}
+
+/// Lines the fake connector has written so far (it counts them in a file).
+fn written(counter: &std::path::Path) -> u64 {
+    std::fs::read_to_string(counter)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_stalled_reader_stalls_the_connector_and_memory_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = dir.path().join("written");
+    // An endless connector: 1 KiB records, counting every 100 lines written.
+    let fake = script(
+        dir.path(),
+        "fake",
+        &format!(
+            r#"pad=$(printf '%01000d' 0)
+i=0
+while true; do
+  echo "{{\"type\":\"RECORD\",\"record\":{{\"stream\":\"s\",\"data\":{{\"id\":$i,\"pad\":\"$pad\"}},\"emitted_at\":1}}}}"
+  i=$((i+1))
+  if [ $((i % 100)) -eq 0 ]; then echo $i > '{}'; fi
+done"#,
+            counter.display()
+        ),
+    );
+    let open = open_request(json!({}), &[("s", json!({}), vec!["/id"])], None);
+
+    let mut child = Command::new(BIN)
+        .args(["--connector-entrypoint", fake.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped()) // never read: Flow has stopped reading
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(open.as_bytes())
+        .unwrap();
+
+    // Let the pipes fill up, then check the connector has stopped writing.
+    std::thread::sleep(Duration::from_secs(2));
+    let first = written(&counter);
+    std::thread::sleep(Duration::from_secs(2));
+    let second = written(&counter);
+    let rss = peak_rss_kb(child.id());
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    eprintln!("connector wrote {first} then {second} lines; our peak RSS {rss} kB");
+    assert!(first > 0, "the fake connector never started writing");
+    // Two pipes of 64 KiB and our buffers hold a few hundred 1 KiB records;
+    // allow for the counter's granularity of 100 lines.
+    assert!(
+        second - first <= 100,
+        "the connector kept writing while nobody read our stdout: {first} then {second} lines"
+    );
+    assert!(
+        second < 2_000,
+        "{second} records were read although nobody read our stdout: reading is not bounded"
+    );
+    assert!(rss < 16 * 1024, "peak RSS {rss} kB: memory is not bounded");
+}
