@@ -783,12 +783,11 @@ fn stream_name_kind(file: &str) -> Result<(String, &'static str), Option<String>
     Err(best.map(|(_, s)| s))
 }
 
-/// Checks every name in the folder: unknown top-level files and folders.
-fn check_names(cx: &mut Ctx) {
-    let Ok(entries) = std::fs::read_dir(&cx.dir) else {
-        return;
-    };
-    let mut names: Vec<(String, bool)> = entries
+/// The entries of a folder as (name, is a folder), sorted by name; `None`
+/// when it cannot be read.
+fn sorted_entries(dir: &Path) -> Option<Vec<(String, bool)>> {
+    let mut names: Vec<(String, bool)> = std::fs::read_dir(dir)
+        .ok()?
         .flatten()
         .map(|e| {
             (
@@ -798,6 +797,14 @@ fn check_names(cx: &mut Ctx) {
         })
         .collect();
     names.sort();
+    Some(names)
+}
+
+/// Checks every name in the folder: unknown top-level files and folders.
+fn check_names(cx: &mut Ctx) {
+    let Some(names) = sorted_entries(&cx.dir) else {
+        return;
+    };
     for (name, is_dir) in names {
         if name.starts_with('.') || TOP_LEVEL.contains(&name.as_str()) {
             continue;
@@ -831,19 +838,9 @@ fn check_names(cx: &mut Ctx) {
 
 /// The `streams/` files: (stream, suffix, relative path), sorted by path.
 fn stream_files(cx: &mut Ctx) -> Vec<(String, &'static str, String)> {
-    let Ok(entries) = std::fs::read_dir(cx.dir.join(STREAMS_DIR)) else {
+    let Some(names) = sorted_entries(&cx.dir.join(STREAMS_DIR)) else {
         return Vec::new();
     };
-    let mut names: Vec<(String, bool)> = entries
-        .flatten()
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                e.path().is_dir(),
-            )
-        })
-        .collect();
-    names.sort();
     let mut out = Vec::new();
     for (name, is_dir) in names {
         let rel = format!("{STREAMS_DIR}/{name}");

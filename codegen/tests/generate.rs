@@ -42,18 +42,6 @@ fn header_names_the_command() {
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn generation_is_deterministic() {
     for name in ["source-minimal", "source-every-kind", "source-placeholder"] {
@@ -62,7 +50,7 @@ fn generation_is_deterministic() {
         assert_eq!(a, b, "{name}: two runs differ");
         // A copy (new inodes, a different directory read order) generates the same code.
         let tmp = tempfile::tempdir().unwrap();
-        copy_dir(&fixture(name), &tmp.path().join(name));
+        testkit::copy_dir(&fixture(name), &tmp.path().join(name));
         let c = codegen::generate(&tmp.path().join(name)).unwrap();
         assert_eq!(
             a.code, c.code,

@@ -68,6 +68,14 @@ pub struct DemoArgs {
     count: u64,
 }
 
+/// `cargo xtask setup` with its defaults (what `test` and `demo` run first).
+fn setup_defaults() -> anyhow::Result<()> {
+    setup(SetupArgs {
+        force: false,
+        python: std::env::var("ATF_PYTHON").unwrap_or_else(|_| "python3".into()),
+    })
+}
+
 pub fn setup(args: SetupArgs) -> anyhow::Result<()> {
     let root = crate::workspace_root();
     for venv in VENVS {
@@ -168,10 +176,7 @@ fn cargo() -> Command {
 }
 
 pub fn test(args: TestArgs) -> anyhow::Result<()> {
-    setup(SetupArgs {
-        force: false,
-        python: std::env::var("ATF_PYTHON").unwrap_or_else(|_| "python3".into()),
-    })?;
+    setup_defaults()?;
     let root = crate::workspace_root();
     eprintln!("test: cargo test --workspace {}", args.cargo_args.join(" "));
     run(cargo()
@@ -184,10 +189,7 @@ pub fn test(args: TestArgs) -> anyhow::Result<()> {
 /// The demo: the seed README's discover and capture steps, run on the
 /// project's own `connectors/source-faker` against the pinned real faker.
 pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
-    setup(SetupArgs {
-        force: false,
-        python: std::env::var("ATF_PYTHON").unwrap_or_else(|_| "python3".into()),
-    })?;
+    setup_defaults()?;
     let root = crate::workspace_root();
     let work = root.join("target/demo");
     std::fs::create_dir_all(&work)?;

@@ -261,7 +261,7 @@ fn build_source_faker_and_drive_it_against_the_real_faker() {
 
     // Rebuild after editing one patch file: the new binary has the change.
     let connectors = tmp.path().join("connectors");
-    copy_dir(
+    testkit::copy_dir(
         &testkit::workspace_root().join("connectors/source-faker"),
         &connectors.join("source-faker"),
     );
@@ -358,23 +358,11 @@ fn expand_prints_the_generated_code() {
     assert!(code.contains("name: \"purchases\""));
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn record_spec_reproduces_the_committed_recording() {
     let tmp = tempfile::tempdir().unwrap();
     let root = testkit::workspace_root();
-    copy_dir(
+    testkit::copy_dir(
         &root.join("connectors/source-faker"),
         &tmp.path().join("source-faker"),
     );

@@ -188,7 +188,7 @@ impl Binding {
                     let mut types = BTreeSet::new();
                     for doc in docs {
                         values_at(doc, location, &mut |value| {
-                            types.insert(type_of(value));
+                            types.insert(patches::schema::json_type(value));
                         });
                     }
                     if types.contains("number") {
@@ -315,18 +315,6 @@ fn values_at(doc: &Value, location: &[Step], f: &mut dyn FnMut(&Value)) {
                 values_at(v, rest, f)
             }
         }
-    }
-}
-
-fn type_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 
