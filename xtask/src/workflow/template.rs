@@ -96,10 +96,15 @@ pub fn new_connector(args: NewConnectorArgs) -> anyhow::Result<()> {
     eprintln!("  documentation_url.patch.json  https://go.estuary.dev/source-{name}");
     eprintln!("  oauth2.patch.json             placeholder meaning \"no OAuth\": replace it with Flow's OAuth2 spec, or delete it to keep the connector's own");
     eprintln!("  streams/                      per-stream patches go here");
+    // The next commands, with the same connectors folder when it is not the default.
+    let dir_arg = match &args.dirs.connectors_dir {
+        Some(d) => format!(" --connectors-dir {}", d.display()),
+        None => String::new(),
+    };
     eprintln!("next:");
-    eprintln!("  cargo xtask build {folder}");
-    eprintln!("  cargo xtask spec {folder} --config-schema");
-    eprintln!("  cargo xtask discover {folder}");
+    eprintln!("  cargo xtask build {folder}{dir_arg}");
+    eprintln!("  cargo xtask spec {folder}{dir_arg} --config-schema");
+    eprintln!("  cargo xtask discover {folder}{dir_arg}");
     Ok(())
 }
 
