@@ -1,13 +1,17 @@
 //! `open`: the capture. Writes the connector's files, runs `read`, and turns
 //! its stdout into `captured` and `checkpoint` responses.
 //!
-//! The hot path is one sequential loop over the connector's stdout lines with
-//! one output buffer, so a checkpoint can never overtake the records before
-//! it, and when Flow stops reading our stdout we stop reading the child's
-//! (memory stays bounded by the two buffers). A record whose binding needs no
-//! normalization (or whose normalization changed nothing) is copied from its
-//! original bytes, never re-serialized.
+//! The hot path is one loop: read a batch of the connector's stdout, translate
+//! its whole lines (a large batch in two halves, the second on a helper
+//! thread), write the responses in line order and flush them. So a checkpoint
+//! never overtakes the records before it, and when Flow stops reading our
+//! stdout we stop reading the child's (memory stays bounded by a few batch
+//! buffers). Lines are parsed in place, borrowing from the batch (no per-record
+//! allocation); a record whose binding needs no normalization (or whose
+//! normalization changed nothing) is copied from its original bytes, never
+//! re-serialized.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{json, Value};
@@ -173,83 +177,60 @@ where
     out.flush().await.map_err(Error::stdout)?;
 
     let capture = async {
-        let mut buf = Vec::with_capacity(64 * 1024);
-        let mut scratch = Vec::with_capacity(4096);
-        let mut pending = false;
-        let mut last = 0usize;
-        let (mut records, mut checkpoints) = (0u64, 0u64);
-        while process.next_line(&mut buf).await? {
-            let Some((env, text)) = connector::parse(&buf) else {
-                continue;
-            };
-            if let Some(rec) = &env.record {
-                let idx = find_binding(&bindings, last, &rec.stream, rec.namespace.as_deref())
-                    .ok_or_else(|| Error::UnknownStream {
-                        stream: rec.stream.to_string(),
-                        namespace: rec.namespace.as_deref().map(str::to_string),
-                    })?;
-                last = idx;
-                let b = &bindings[idx];
-                let raw_text = match rec.data.raw(text) {
-                    Some(r) => r,
-                    None => connector::raw_data(text).ok_or_else(|| {
-                        Error::Request(format!("a RECORD of stream {:?} has no data", rec.stream))
-                    })?,
-                };
-                let raw = raw_text.as_bytes();
-                out.write_all(&b.prefix).await.map_err(Error::stdout)?;
-                if b.noop {
-                    out.write_all(raw).await.map_err(Error::stdout)?;
-                } else if let Some(names) = &b.fast {
-                    if splice::normalize_into(
-                        raw_text,
-                        &rec.data.fields,
-                        names,
-                        &b.normalizer,
-                        &mut scratch,
-                    ) {
-                        out.write_all(&scratch).await.map_err(Error::stdout)?;
-                    } else {
-                        out.write_all(raw).await.map_err(Error::stdout)?;
-                    }
-                } else {
-                    let mut doc: Value = serde_json::from_slice(raw)
-                        .map_err(|e| Error::Request(format!("record data is not JSON: {e}")))?;
-                    if b.normalizer.apply(&mut doc) {
-                        scratch.clear();
-                        serde_json::to_writer(&mut scratch, &doc)
-                            .expect("a Value always serializes");
-                        out.write_all(&scratch).await.map_err(Error::stdout)?;
-                    } else {
-                        out.write_all(raw).await.map_err(Error::stdout)?;
-                    }
-                }
-                out.write_all(b"}}\n").await.map_err(Error::stdout)?;
-                pending = true;
-                records += 1;
-            } else if env.ty == "STATE" {
-                let Some(raw) = env.state else {
-                    tracing::warn!(target: "connector", "the connector wrote a STATE message without a state object");
-                    continue;
-                };
-                let msg: Value = serde_json::from_str(raw.get())
-                    .map_err(|e| Error::Request(format!("STATE message is not JSON: {e}")))?;
-                let cp = state::checkpoint(&msg)?;
-                scratch.clear();
-                scratch.extend_from_slice(br#"{"checkpoint":{"state":{"updated":"#);
-                serde_json::to_writer(&mut scratch, &cp.updated)
-                    .expect("a Value always serializes");
-                if cp.merge_patch {
-                    scratch.extend_from_slice(br#","mergePatch":true"#);
-                }
-                scratch.extend_from_slice(b"}}}\n");
-                out.write_all(&scratch).await.map_err(Error::stdout)?;
-                out.flush().await.map_err(Error::stdout)?;
-                pending = false;
-                checkpoints += 1;
+        let bindings = Arc::new(bindings);
+        // Read what the connector wrote (up to about BATCH_SIZE, without
+        // waiting for more than is there), translate its whole lines, write
+        // and flush the result, repeat: a checkpoint goes out with the
+        // records before it, and while our stdout blocks we don't read the
+        // connector's (memory stays bounded by a few buffers). A large batch
+        // is cut in two at a line end and a helper thread translates the
+        // second half meanwhile: parsing JSON is most of the work.
+        let mut helper = Helper::start(bindings.clone());
+        let mut tr = Translator::default();
+        let mut input: Vec<u8> = Vec::with_capacity(BATCH_SIZE + READ_SIZE);
+        let (mut pending, mut records, mut checkpoints) = (false, 0u64, 0u64);
+        let mut eof = false;
+        while !eof {
+            eof = fill(&mut process, &mut input, true).await?;
+            let cut = if eof {
+                input.len()
             } else {
-                process.side_message(&env);
+                match memchr::memrchr(b'\n', &input) {
+                    Some(i) => i + 1,
+                    None => continue, // a long line: read on
+                }
+            };
+            let mid = match memchr::memrchr(b'\n', &input[..cut / 2]) {
+                Some(i) if cut >= SPLIT_AT && helper.lend(&input[i + 1..cut]) => i + 1,
+                _ => cut,
+            };
+            let result = tr.lines(&bindings, &input[..mid]);
+            let second = if mid < cut {
+                Some(helper.wait()?)
+            } else {
+                None
+            };
+            tr.side_messages(&input[..mid], &mut process);
+            result?;
+            tr.account(&mut pending, &mut records, &mut checkpoints);
+            out.write_all(&tr.output).await.map_err(Error::stdout)?;
+            if let Some((mut t, text, result)) = second {
+                t.side_messages(&text, &mut process);
+                let ok = result.is_ok();
+                if ok {
+                    t.account(&mut pending, &mut records, &mut checkpoints);
+                    out.write_all(&t.output).await.map_err(Error::stdout)?;
+                }
+                helper.give_back(t, text);
+                result?;
             }
+            out.flush().await.map_err(Error::stdout)?;
+            input.drain(..cut);
+            // Don't keep the room an exceptionally long line needed.
+            if input.capacity() > 4 * BATCH_SIZE && input.len() < BATCH_SIZE {
+                input.shrink_to(BATCH_SIZE + READ_SIZE);
+            }
+            tr.shrink();
         }
         out.flush().await.map_err(Error::stdout)?;
         process.finish().await?;
@@ -304,6 +285,222 @@ where
     drop(process);
     drop(dir);
     result
+}
+
+/// What is read of the connector's stdout before translating it.
+const BATCH_SIZE: usize = 256 * 1024;
+/// Room reserved before each read of the connector's stdout.
+const READ_SIZE: usize = 128 * 1024;
+
+/// Batches at least this large are translated by two threads.
+const SPLIT_AT: usize = 32 * 1024;
+
+/// Turns the connector's lines into responses.
+#[derive(Default)]
+struct Translator {
+    /// `captured` and `checkpoint` responses, in order.
+    output: Vec<u8>,
+    /// Of the last lines translated: the counts, whether the last RECORD or
+    /// STATE was a RECORD (None: neither), and the lines that are neither
+    /// (for [`connector::Process::side_message`]).
+    records: u64,
+    checkpoints: u64,
+    ends_with_records: Option<bool>,
+    side: Vec<std::ops::Range<usize>>,
+    /// The binding of the last record (the next is likely the same).
+    last: usize,
+}
+
+impl Translator {
+    /// Translate whole lines (the last may lack its newline) into `output`
+    /// (cleared first).
+    fn lines(&mut self, bindings: &[Binding], input: &[u8]) -> Result<(), Error> {
+        self.output.clear();
+        self.side.clear();
+        (self.records, self.checkpoints, self.ends_with_records) = (0, 0, None);
+        let mut start = 0;
+        while start < input.len() {
+            let end = memchr::memchr(b'\n', &input[start..]).map_or(input.len(), |i| start + i + 1);
+            let line = &input[start..end];
+            let range = start..end;
+            start = end;
+            let Some((env, text)) = connector::parse(line) else {
+                continue;
+            };
+            if let Some(rec) = &env.record {
+                let idx = find_binding(bindings, self.last, &rec.stream, rec.namespace.as_deref())
+                    .ok_or_else(|| Error::UnknownStream {
+                        stream: rec.stream.to_string(),
+                        namespace: rec.namespace.as_deref().map(str::to_string),
+                    })?;
+                self.last = idx;
+                let b = &bindings[idx];
+                let raw_text = match rec.data.raw(text) {
+                    Some(r) => r,
+                    None => connector::raw_data(text).ok_or_else(|| {
+                        Error::Request(format!("a RECORD of stream {:?} has no data", rec.stream))
+                    })?,
+                };
+                let raw = raw_text.as_bytes();
+                let out = &mut self.output;
+                out.extend_from_slice(&b.prefix);
+                if b.noop {
+                    out.extend_from_slice(raw);
+                } else if let Some(names) = &b.fast {
+                    if !splice::normalize_into(
+                        raw_text,
+                        &rec.data.fields,
+                        names,
+                        &b.normalizer,
+                        out,
+                    ) {
+                        out.extend_from_slice(raw);
+                    }
+                } else {
+                    let mut doc: Value = serde_json::from_slice(raw)
+                        .map_err(|e| Error::Request(format!("record data is not JSON: {e}")))?;
+                    if b.normalizer.apply(&mut doc) {
+                        serde_json::to_writer(&mut *out, &doc).expect("a Value always serializes");
+                    } else {
+                        out.extend_from_slice(raw);
+                    }
+                }
+                out.extend_from_slice(b"}}\n");
+                self.ends_with_records = Some(true);
+                self.records += 1;
+            } else if env.ty == "STATE" {
+                let Some(raw) = env.state else {
+                    tracing::warn!(target: "connector", "the connector wrote a STATE message without a state object");
+                    continue;
+                };
+                let msg: Value = serde_json::from_str(raw.get())
+                    .map_err(|e| Error::Request(format!("STATE message is not JSON: {e}")))?;
+                let cp = state::checkpoint(&msg)?;
+                let out = &mut self.output;
+                out.extend_from_slice(br#"{"checkpoint":{"state":{"updated":"#);
+                serde_json::to_writer(&mut *out, &cp.updated).expect("a Value always serializes");
+                if cp.merge_patch {
+                    out.extend_from_slice(br#","mergePatch":true"#);
+                }
+                out.extend_from_slice(b"}}}\n");
+                self.ends_with_records = Some(false);
+                self.checkpoints += 1;
+            } else {
+                self.side.push(range);
+            }
+        }
+        Ok(())
+    }
+
+    /// Log the side messages of the lines last translated, `input`.
+    fn side_messages(&mut self, input: &[u8], process: &mut connector::Process) {
+        for range in self.side.drain(..) {
+            if let Some((env, _)) = connector::parse(&input[range]) {
+                process.side_message(&env);
+            }
+        }
+    }
+
+    /// Add the counts of the lines last translated to the capture's.
+    fn account(&self, pending: &mut bool, records: &mut u64, checkpoints: &mut u64) {
+        *records += self.records;
+        *checkpoints += self.checkpoints;
+        if let Some(p) = self.ends_with_records {
+            *pending = p;
+        }
+    }
+
+    /// Don't keep the room an exceptionally long line needed.
+    fn shrink(&mut self) {
+        if self.output.capacity() > 4 * BATCH_SIZE {
+            self.output.shrink_to(2 * BATCH_SIZE);
+        }
+    }
+}
+
+/// A translator and the lines it is given.
+type Lent = (Translator, Vec<u8>);
+/// ... and the outcome of translating them.
+type Translated = (Translator, Vec<u8>, Result<(), Error>);
+
+/// A thread translating the second half of large batches.
+struct Helper {
+    to: std::sync::mpsc::SyncSender<Lent>,
+    from: std::sync::mpsc::Receiver<Translated>,
+    /// Its translator and input buffer, while it has no work.
+    idle: Option<Lent>,
+}
+
+impl Helper {
+    fn start(bindings: Arc<Vec<Binding>>) -> Self {
+        let (to, work) = std::sync::mpsc::sync_channel::<Lent>(1);
+        let (done, from) = std::sync::mpsc::sync_channel(1);
+        // It ends when `to` is dropped.
+        let spawned = std::thread::Builder::new()
+            .name("translate".into())
+            .spawn(move || {
+                while let Ok((mut t, text)) = work.recv() {
+                    let result = t.lines(&bindings, &text);
+                    if done.send((t, text, result)).is_err() {
+                        break;
+                    }
+                }
+            });
+        if let Err(err) = spawned {
+            // Then `lend` says so and we translate everything ourselves.
+            tracing::warn!("could not start a translating thread: {err}");
+        }
+        Helper {
+            to,
+            from,
+            idle: Some(Default::default()),
+        }
+    }
+
+    /// Start translating a copy of `lines` on the helper thread; false when
+    /// it is not running (then translate them here).
+    fn lend(&mut self, lines: &[u8]) -> bool {
+        let (t, mut text) = self.idle.take().unwrap_or_default();
+        text.clear();
+        text.extend_from_slice(lines);
+        self.to.send((t, text)).is_ok()
+    }
+
+    /// Wait for the lent lines' translation.
+    fn wait(&mut self) -> Result<Translated, Error> {
+        self.from.recv().map_err(|_| {
+            Error::Request("the thread translating the connector's output stopped".into())
+        })
+    }
+
+    fn give_back(&mut self, mut t: Translator, mut text: Vec<u8>) {
+        t.shrink();
+        if text.capacity() > 4 * BATCH_SIZE {
+            text = Vec::new();
+        }
+        self.idle = Some((t, text));
+    }
+}
+
+/// Append what the connector has written to `input`: wait for it when
+/// `wait` (up to the idle timeout), then take what else is there without
+/// waiting, up to about [`BATCH_SIZE`]. Returns true at EOF.
+async fn fill(
+    process: &mut connector::Process,
+    input: &mut Vec<u8>,
+    wait: bool,
+) -> Result<bool, Error> {
+    if wait && process.read_chunk(input, READ_SIZE).await? == 0 {
+        return Ok(true);
+    }
+    while input.len() < BATCH_SIZE {
+        match process.try_read_chunk(input, READ_SIZE).await? {
+            Some(0) => return Ok(true),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    Ok(false)
 }
 
 #[inline]

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStdout};
 
 use crate::{Error, Options};
@@ -53,6 +53,21 @@ impl Workdir {
             .and_then(|()| f.flush())
             .map_err(Error::io(format!("writing {}", path.display())))?;
         Ok(path)
+    }
+}
+
+/// Bytes the connector can write ahead of us on its stdout pipe.
+const PIPE_SIZE: libc::c_int = 256 * 1024;
+
+/// Make the connector's stdout pipe larger than Linux's default 64 KiB, so
+/// it and we make fewer, larger `write`/`read` calls and wake each other
+/// less often. Best effort: the default size works too.
+fn grow_pipe(pipe: &ChildStdout) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fcntl on a pipe fd we own; F_SETPIPE_SZ takes an int.
+    let r = unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_SIZE) };
+    if r < 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "could not enlarge the connector's stdout pipe");
     }
 }
 
@@ -101,8 +116,9 @@ pub fn spawn(
     })?;
     let pgid = child.id().map(|p| p as i32);
     tracing::debug!(pid = pgid, command, "started the connector");
-    let stdout =
-        BufReader::with_capacity(256 * 1024, child.stdout.take().expect("stdout is piped"));
+    let child_stdout = child.stdout.take().expect("stdout is piped");
+    grow_pipe(&child_stdout);
+    let stdout = BufReader::with_capacity(256 * 1024, child_stdout);
     let stderr = child.stderr.take().expect("stderr is piped");
     let stderr_tail = Arc::new(Mutex::new(None));
     let tail = stderr_tail.clone();
@@ -153,6 +169,68 @@ impl Process {
         }
         .map_err(Error::io("reading the connector's stdout"))?;
         Ok(n != 0)
+    }
+
+    /// Append what the connector wrote next to `buf` (at least `min_spare`
+    /// bytes of room are reserved first), waiting for it up to the idle
+    /// timeout. Returns the number of bytes read; 0 at EOF.
+    pub async fn read_chunk(
+        &mut self,
+        buf: &mut Vec<u8>,
+        min_spare: usize,
+    ) -> Result<usize, Error> {
+        if let Some(n) = self.take_buffered(buf) {
+            return Ok(n);
+        }
+        buf.reserve(min_spare);
+        match tokio::time::timeout(self.idle, self.stdout.get_mut().read_buf(buf)).await {
+            Ok(r) => r.map_err(Error::io("reading the connector's stdout")),
+            Err(_) => {
+                tracing::error!(
+                    idle_timeout = %humantime::format_duration(self.idle),
+                    "the connector was idle for too long, killing it"
+                );
+                self.kill().await;
+                Err(Error::Idle(self.idle))
+            }
+        }
+    }
+
+    /// Like [`Process::read_chunk`] without waiting: None when the connector
+    /// has nothing more for us right now.
+    pub async fn try_read_chunk(
+        &mut self,
+        buf: &mut Vec<u8>,
+        min_spare: usize,
+    ) -> Result<Option<usize>, Error> {
+        use std::future::Future;
+        use std::task::Poll;
+        if let Some(n) = self.take_buffered(buf) {
+            return Ok(Some(n));
+        }
+        buf.reserve(min_spare);
+        let read = self.stdout.get_mut().read_buf(buf);
+        tokio::pin!(read);
+        std::future::poll_fn(|cx| {
+            Poll::Ready(match read.as_mut().poll(cx) {
+                Poll::Ready(r) => Some(r),
+                Poll::Pending => None,
+            })
+        })
+        .await
+        .transpose()
+        .map_err(Error::io("reading the connector's stdout"))
+    }
+
+    /// Move what [`Process::next_line`]'s buffer still holds into `buf`.
+    fn take_buffered(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
+        let n = self.stdout.buffer().len();
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(self.stdout.buffer());
+        std::pin::Pin::new(&mut self.stdout).consume(n);
+        Some(n)
     }
 
     /// Kill the connector's whole process group and reap it.
@@ -286,7 +364,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
                 mut map: A,
             ) -> Result<Data<'de>, A::Error> {
                 let mut fields = Vec::with_capacity(16);
-                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
                     fields.push((k, map.next_value::<&'de RawValue>()?));
                 }
                 Ok(Data {
@@ -321,6 +399,32 @@ impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// An object key borrowed from the line when it has no escapes (serde's own
+/// `Cow<str>` always allocates).
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_string())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -597,6 +701,15 @@ mod tests {
         ] {
             assert_eq!(data_of(line).unwrap(), data, "{line}");
         }
+    }
+
+    #[test]
+    fn plain_keys_are_borrowed_so_data_is_found_in_one_parse() {
+        let line = r#"{"type":"RECORD","record":{"stream":"s","data":{"id":1,"a":"x"}}}"#;
+        let (env, text) = parse(line.as_bytes()).unwrap();
+        let rec = env.record.unwrap();
+        assert!(matches!(rec.data.fields[0].0, Cow::Borrowed("id")));
+        assert_eq!(rec.data.raw(text), Some(r#"{"id":1,"a":"x"}"#));
     }
 
     #[test]

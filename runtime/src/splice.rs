@@ -73,8 +73,8 @@ pub fn top_level_datetimes(schema: &Value) -> Option<Vec<String>> {
 
 /// Normalize the top-level date-time fields `names` of the document `raw`,
 /// whose top-level `fields` were parsed from it (borrowing its text).
-/// Returns false when nothing changes (write `raw` as it is); else the new
-/// document was written to `out`.
+/// Returns false when nothing changes (write `raw` as it is; `out` is left
+/// untouched); else the new document was appended to `out`.
 pub fn normalize_into(
     raw: &str,
     fields: &[(Cow<'_, str>, &RawValue)],
@@ -82,8 +82,9 @@ pub fn normalize_into(
     normalizer: &DocNormalizer,
     out: &mut Vec<u8>,
 ) -> bool {
-    // (offset, length, replacement) of changed values, in document order.
-    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    // Fields come in document order: copy the original bytes up to each
+    // changed value, then its replacement.
+    let mut at = None;
     for (k, v) in fields {
         if !names.iter().any(|n| n == k) {
             continue;
@@ -121,22 +122,19 @@ pub fn normalize_into(
         };
         if let Some(new) = new {
             let offset = text.as_ptr() as usize - raw.as_ptr() as usize;
-            let json = serde_json::to_string(&new).expect("a string always serializes");
-            edits.push((offset, text.len(), json));
+            let from = at.unwrap_or(0);
+            out.extend_from_slice(&raw.as_bytes()[from..offset]);
+            serde_json::to_writer(&mut *out, &new).expect("a string always serializes");
+            at = Some(offset + text.len());
         }
     }
-    if edits.is_empty() {
-        return false;
+    match at {
+        Some(from) => {
+            out.extend_from_slice(&raw.as_bytes()[from..]);
+            true
+        }
+        None => false,
     }
-    out.clear();
-    let mut at = 0;
-    for (offset, len, new) in &edits {
-        out.extend_from_slice(&raw.as_bytes()[at..*offset]);
-        out.extend_from_slice(new.as_bytes());
-        at = offset + len;
-    }
-    out.extend_from_slice(&raw.as_bytes()[at..]);
-    true
 }
 
 #[cfg(test)]

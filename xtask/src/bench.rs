@@ -12,7 +12,7 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufRead, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,6 +27,10 @@ pub struct BenchArgs {
     /// Skip `cargo build --release` (use the binary already built)
     #[arg(long)]
     no_build: bool,
+    /// Benchmark this binary instead of building target/release/airbyte-to-flow
+    /// (e.g. a copy of an older build, to compare in the same conditions)
+    #[arg(long)]
+    binary: Option<PathBuf>,
     /// The fixtures folder (default: ../shared/fixtures/airbyte beside the workspace)
     #[arg(long, env = "ATF_FIXTURES")]
     fixtures: Option<PathBuf>,
@@ -126,20 +130,9 @@ fn run_binary(
         .with_context(|| format!("starting {}", bin.display()))?;
     let stdout = child.stdout.take().unwrap();
     // Flow reads our stdout: consume it as it comes, counting responses.
-    let reader = std::thread::spawn(move || -> (u64, u64) {
-        let mut r = std::io::BufReader::with_capacity(1 << 20, stdout);
-        let (mut captured, mut checkpoints) = (0, 0);
-        let mut line = Vec::new();
-        while r.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
-            if line.starts_with(b"{\"captured\"") {
-                captured += 1;
-            } else if line.starts_with(b"{\"checkpoint\"") {
-                checkpoints += 1;
-            }
-            line.clear();
-        }
-        (captured, checkpoints)
-    });
+    // Like the baseline's `cat > /dev/null`, it reads large blocks and does
+    // little per byte: memchr finds the line ends, only line starts are looked at.
+    let reader = std::thread::spawn(move || count_responses(stdout));
     let pid = child.id();
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sampler = {
@@ -174,6 +167,63 @@ fn run_binary(
         captured,
         checkpoints,
     ))
+}
+
+/// The number of `captured` and `checkpoint` lines read from `r` until EOF.
+fn count_responses(mut r: impl Read) -> (u64, u64) {
+    const CAPTURED: &[u8] = b"{\"captured\"";
+    const CHECKPOINT: &[u8] = b"{\"checkpoint\"";
+    let (mut captured, mut checkpoints) = (0, 0);
+    let mut classify = |head: &[u8]| {
+        if head.starts_with(CAPTURED) {
+            captured += 1;
+        } else if head.starts_with(CHECKPOINT) {
+            checkpoints += 1;
+        }
+    };
+    let mut buf = vec![0u8; 1 << 20];
+    // The start of the current line, until it is long enough to classify.
+    let mut head = [0u8; CHECKPOINT.len()];
+    let mut len = 0;
+    let mut classified = false;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let mut chunk = &buf[..n];
+        while !chunk.is_empty() {
+            if classified {
+                match memchr::memchr(b'\n', chunk) {
+                    Some(i) => {
+                        chunk = &chunk[i + 1..];
+                        (len, classified) = (0, false);
+                    }
+                    None => chunk = &[],
+                }
+                continue;
+            }
+            let take = (head.len() - len).min(chunk.len());
+            if let Some(i) = memchr::memchr(b'\n', &chunk[..take]) {
+                head[len..len + i].copy_from_slice(&chunk[..i]);
+                classify(&head[..len + i]);
+                len = 0;
+                chunk = &chunk[i + 1..];
+            } else {
+                head[len..len + take].copy_from_slice(&chunk[..take]);
+                len += take;
+                chunk = &chunk[take..];
+                if len == head.len() {
+                    classify(&head);
+                    classified = true;
+                }
+            }
+        }
+    }
+    if !classified && len > 0 {
+        classify(&head[..len]);
+    }
+    (captured, checkpoints)
 }
 
 /// Decompress the 100k read once, and write a prefix with about 10k records.
@@ -266,7 +316,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    if !args.no_build {
+    if !args.no_build && args.binary.is_none() {
         let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .args([
                 "build",
@@ -282,7 +332,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             bail!("cargo build --release -p runtime failed");
         }
     }
-    let bin = target.join("release/airbyte-to-flow");
+    let bin = args
+        .binary
+        .unwrap_or_else(|| target.join("release/airbyte-to-flow"));
     let dir = target.join("bench");
     let (full, small) = prepare(&fixtures, &dir)?;
     let request = dir.join("open.json");
@@ -336,4 +388,33 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         bail!("expected 200100 captured documents, got {}", counts.0);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hands out a few bytes per read, so lines span reads.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(self.0.len()).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn counts_responses_whatever_the_read_sizes() {
+        let text = b"{\"opened\":{}}\n{\"captured\":{\"doc\":{}}}\n{\"captured\":{\"binding\":1,\"doc\":{\"a\":1}}}\n{\"checkpoint\":{\"state\":{}}}\n\n{\"c\":1}\n{\"captured\":{\"doc\":{}}}";
+        for step in [1, 2, 3, 5, 13, 1 << 20] {
+            assert_eq!(
+                count_responses(Trickle(text, step)),
+                (3, 1),
+                "reads of {step}"
+            );
+        }
+    }
 }
