@@ -159,4 +159,33 @@ fn capture_reports_a_wrong_stream_type_and_its_patch_fixes_it() {
         stderr.contains("every document matched its schema"),
         "{stderr}"
     );
+    // Not a terminal: no progress line.
+    assert!(!stderr.contains("\x1b[K"), "{stderr}");
+
+    // On a terminal (a pseudo-terminal from `script`), progress per binding and rate.
+    let words: Vec<String> = [env!("CARGO_BIN_EXE_xtask"), "capture"]
+        .iter()
+        .chain(common.iter())
+        .chain(["--for", "120s"].iter())
+        .map(|w| format!("'{w}'"))
+        .collect();
+    let out = Command::new("script")
+        .args(["-qec", &words.join(" "), "/dev/null"])
+        .env_remove("ATF_CONNECTORS_DIR")
+        .env_remove("ATF_ENTRYPOINT")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script (util-linux) for a pseudo-terminal");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    let progress = screen
+        .split("\r\x1b[K")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no progress line on a terminal: {screen}"));
+    assert!(
+        progress.contains("users ")
+            && progress.contains(" documents, ")
+            && progress.contains("/s)"),
+        "progress shows documents per binding and the rate: {progress}"
+    );
 }
