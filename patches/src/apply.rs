@@ -51,8 +51,8 @@ pub enum ApplyError {
     BadResourceNamespace { got: String },
 }
 
-/// Shortens a value for an error message.
-fn excerpt(v: &Value) -> String {
+/// A value as JSON text, shortened for an error message.
+pub fn excerpt(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 120 {
         let mut end = 117;

@@ -70,22 +70,34 @@ pub(crate) fn connector_config(
     Ok(config)
 }
 
+/// Runs the connector's `command --config FILE` with the capture's config
+/// (remapped) in a private directory, and returns the payload of its
+/// `expected` message.
+async fn run_with_config(
+    connector: &'static patches::Connector,
+    opts: &Options,
+    command: &'static str,
+    config: &Value,
+    expected: &str,
+) -> Result<Value, Error> {
+    let dir = Workdir::new()?;
+    let config = dir.write("config.json", &connector_config(connector, config)?)?;
+    let mut process = connector::spawn(
+        connector,
+        opts,
+        command,
+        &["--config".as_ref(), config.as_os_str()],
+    )?;
+    process.collect(expected).await
+}
+
 pub async fn discover<W: AsyncWrite + Unpin>(
     connector: &'static patches::Connector,
     opts: &Options,
     req: protocol::Discover,
     out: &mut W,
 ) -> Result<(), Error> {
-    let dir = Workdir::new()?;
-    let config = dir.write("config.json", &connector_config(connector, &req.config)?)?;
-    let mut process = connector::spawn(
-        connector,
-        opts,
-        "discover",
-        &["--config".as_ref(), config.as_os_str()],
-    )?;
-    let catalog = process.collect("CATALOG").await?;
-    drop(dir);
+    let catalog = run_with_config(connector, opts, "discover", &req.config, "CATALOG").await?;
     let streams = catalog
         .get("streams")
         .and_then(Value::as_array)
@@ -115,16 +127,8 @@ pub async fn validate<W: AsyncWrite + Unpin>(
     for b in &req.bindings {
         paths.push(json!({ "resourcePath": apply::resource_path(&b.resource_config)? }));
     }
-    let dir = Workdir::new()?;
-    let config = dir.write("config.json", &connector_config(connector, &req.config)?)?;
-    let mut process = connector::spawn(
-        connector,
-        opts,
-        "check",
-        &["--config".as_ref(), config.as_os_str()],
-    )?;
-    let status = process.collect("CONNECTION_STATUS").await?;
-    drop(dir);
+    let status =
+        run_with_config(connector, opts, "check", &req.config, "CONNECTION_STATUS").await?;
     if status.get("status").and_then(Value::as_str) != Some("SUCCEEDED") {
         let message = status
             .get("message")

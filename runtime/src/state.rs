@@ -45,6 +45,7 @@
 //! back as the per-stream list too, for connectors that moved from LEGACY to
 //! STREAM state (CDK 6+ rejects the object form).
 
+use patches::apply::excerpt;
 use serde_json::{json, Map, Value};
 
 /// The reserved key of the persisted state that records its layout.
@@ -70,19 +71,6 @@ pub enum StateError {
     },
     #[error("connector STATE message has unknown type {ty:?}: expected LEGACY, STREAM or GLOBAL")]
     UnknownType { ty: String },
-}
-
-fn excerpt(v: &Value) -> String {
-    let s = v.to_string();
-    if s.len() > 200 {
-        let mut end = 197;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}...", &s[..end])
-    } else {
-        s
-    }
 }
 
 /// The key of a stream in the persisted STREAM layout.
