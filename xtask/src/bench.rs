@@ -24,10 +24,10 @@ pub struct BenchArgs {
     /// Runs of each measurement (medians are reported)
     #[arg(long, default_value_t = 5)]
     runs: usize,
-    /// Skip `cargo build --release` (use the binary already built)
+    /// Skip `cargo build --profile connector` (use the binary already built)
     #[arg(long)]
     no_build: bool,
-    /// Benchmark this binary instead of building target/release/airbyte-to-flow
+    /// Benchmark this binary instead of building target/connector/airbyte-to-flow
     /// (e.g. a copy of an older build, to compare in the same conditions)
     #[arg(long)]
     binary: Option<PathBuf>,
@@ -320,7 +320,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .args([
                 "build",
-                "--release",
+                // What connector binaries ship with (see the root Cargo.toml).
+                "--profile",
+                "connector",
                 "-p",
                 "runtime",
                 "--bin",
@@ -329,12 +331,12 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             .current_dir(&root)
             .status()?;
         if !status.success() {
-            bail!("cargo build --release -p runtime failed");
+            bail!("cargo build --profile connector -p runtime failed");
         }
     }
     let bin = args
         .binary
-        .unwrap_or_else(|| target.join("release/airbyte-to-flow"));
+        .unwrap_or_else(|| target.join("connector/airbyte-to-flow"));
     let dir = target.join("bench");
     let (full, small) = prepare(&fixtures, &dir)?;
     let request = dir.join("open.json");
