@@ -2,15 +2,15 @@
 //!
 //! Replays the recorded 100k-record faker read
 //! (`../shared/fixtures/airbyte/faker/read-100k.jsonl.gz`, decompressed once
-//! into `target/bench/`) through `airbyte-to-flow` (built with the `connector` profile, as connector
-//! binaries ship) with a fake
-//! connector that `cat`s the file, capturing all three bindings with the write
-//! schemas discovered from the faker fixture, and times in the same run the
-//! baseline `cat FILE | cat > /dev/null`. Wall time and CPU time (user+system)
-//! come from `wait4` (the process and its reaped children); the binary's own
-//! peak RSS is its `VmHWM`, sampled from `/proc`. It
-//! also replays a 10k-record prefix to show whether RSS stays flat as the
-//! record count grows. Prints medians of `--runs` runs.
+//! into `target/bench/`) through `airbyte-to-flow`, built with the `connector`
+//! profile as connector binaries ship, with a fake connector that `cat`s the
+//! file, capturing all three bindings with the write schemas discovered from
+//! the faker fixture; and times in the same run the baseline
+//! `cat FILE | cat > /dev/null`. Wall time and CPU time (user+system) come
+//! from `wait4` (the process and its reaped children); the binary's own peak
+//! RSS is its `VmHWM`, sampled from `/proc`. It also replays a 10k-record
+//! prefix to show whether RSS stays flat as the record count grows. Prints
+//! medians of `--runs` runs.
 
 use anyhow::{bail, Context};
 use clap::Args;
