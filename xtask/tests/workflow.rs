@@ -32,6 +32,17 @@ fn ok(args: &[&str]) -> (String, String) {
     (stdout, stderr)
 }
 
+/// `cargo xtask new-connector freshdesk 3.0.2` into `dirs`.
+fn new_freshdesk(dirs: &str) {
+    ok(&[
+        "new-connector",
+        "freshdesk",
+        "3.0.2",
+        "--connectors-dir",
+        dirs,
+    ]);
+}
+
 fn fails(args: &[&str]) -> String {
     let out = xtask(args, "");
     let (_, stderr) = texts(&out);
@@ -58,13 +69,7 @@ fn s(p: &Path) -> &str {
 fn new_connector_creates_the_template_and_never_overwrites() {
     let tmp = tempfile::tempdir().unwrap();
     let dirs = s(tmp.path());
-    ok(&[
-        "new-connector",
-        "freshdesk",
-        "3.0.2",
-        "--connectors-dir",
-        dirs,
-    ]);
+    new_freshdesk(dirs);
     let dir = tmp.path().join("source-freshdesk");
     let connector = read_json(&dir.join("connector.json"));
     assert_eq!(connector["base_image"], "airbyte/source-freshdesk:3.0.2");
@@ -140,13 +145,7 @@ fn new_connector_rejects_bad_names_and_versions() {
 fn bump_moves_the_image_and_names_what_to_record_again() {
     let tmp = tempfile::tempdir().unwrap();
     let dirs = s(tmp.path());
-    ok(&[
-        "new-connector",
-        "freshdesk",
-        "3.0.2",
-        "--connectors-dir",
-        dirs,
-    ]);
+    new_freshdesk(dirs);
     let path = tmp.path().join("source-freshdesk/connector.json");
 
     let (_, err) = ok(&[
@@ -361,13 +360,7 @@ fn pull_takes_new_files_and_asks_about_each_differing_one() {
 fn pull_is_for_connectors_with_code() {
     let tmp = tempfile::tempdir().unwrap();
     let dirs = s(tmp.path());
-    ok(&[
-        "new-connector",
-        "freshdesk",
-        "3.0.2",
-        "--connectors-dir",
-        dirs,
-    ]);
+    new_freshdesk(dirs);
     let err = fails(&[
         "pull",
         "source-freshdesk",
@@ -387,13 +380,7 @@ fn pull_is_for_connectors_with_code() {
 fn discover_refuses_a_config_with_placeholders() {
     let tmp = tempfile::tempdir().unwrap();
     let dirs = s(tmp.path());
-    ok(&[
-        "new-connector",
-        "freshdesk",
-        "3.0.2",
-        "--connectors-dir",
-        dirs,
-    ]);
+    new_freshdesk(dirs);
     let config = tmp.path().join("config.json");
     std::fs::write(
         &config,

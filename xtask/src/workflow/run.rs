@@ -108,15 +108,19 @@ impl Connector {
         cmd
     }
 
-    /// Sends one request, closes stdin and returns the response named `expect`.
-    fn request(&self, request: &Value, expect: &str) -> anyhow::Result<Value> {
-        let mut child = self
-            .command()
+    /// Starts the binary with piped stdin and stdout; its logs go to our stderr.
+    fn spawn(&self) -> anyhow::Result<Child> {
+        self.command()
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .with_context(|| format!("cannot run {}", self.binary.display()))?;
+            .with_context(|| format!("cannot run {}", self.binary.display()))
+    }
+
+    /// Sends one request, closes stdin and returns the response named `expect`.
+    fn request(&self, request: &Value, expect: &str) -> anyhow::Result<Value> {
+        let mut child = self.spawn()?;
         let mut stdin = child.stdin.take().expect("piped");
         writeln!(stdin, "{request}")?;
         drop(stdin);
@@ -352,13 +356,7 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         std::fs::File::create(&docs_path)
             .with_context(|| format!("cannot write {}", docs_path.display()))?,
     );
-    let mut child = connector
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("cannot run {}", connector.binary.display()))?;
+    let mut child = connector.spawn()?;
     // The open request is the last request: closing stdin after it lets the
     // binary exit when its connector is done (it ignores EOF while capturing).
     {
