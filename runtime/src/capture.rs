@@ -141,15 +141,9 @@ where
         },
     });
 
-    let force_per_stream = opts.force_per_stream_state
-        || connector
-            .upstream
-            .env
-            .iter()
-            .any(|(k, v)| *k == "AIRBYTE_TO_FLOW_STATE_FORMAT" && *v == "per_stream")
-            && std::env::var_os("AIRBYTE_TO_FLOW_STATE_FORMAT").is_none();
     let flow_state = open.state.unwrap_or(Value::Null);
-    let connector_state = state::connector_state(&flow_state, &descriptors, force_per_stream);
+    let connector_state =
+        state::connector_state(&flow_state, &descriptors, opts.force_per_stream_state);
 
     let dir = Workdir::new()?;
     let config_path = dir.write("config.json", &config)?;

@@ -200,3 +200,30 @@ impl tokio::io::AsyncWrite for BlockingStdout {
         std::task::Poll::Ready(Ok(()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_baked_state_format_forces_per_stream_state() {
+        if std::env::var_os("AIRBYTE_TO_FLOW_STATE_FORMAT").is_some() {
+            eprintln!("skipped: AIRBYTE_TO_FLOW_STATE_FORMAT is set in this environment");
+            return;
+        }
+        static PER_STREAM: patches::Connector = patches::Connector {
+            upstream: patches::Upstream {
+                image: "airbyte/source-x:1.0.0",
+                entrypoint: &["python", "main.py"],
+                env: &[("AIRBYTE_TO_FLOW_STATE_FORMAT", "per_stream")],
+            },
+            ..patches::Connector::EMPTY
+        };
+        let args = Args::parse_from(["connector", "--connector-entrypoint", "src x"]);
+        let opts = args.options(&PER_STREAM).unwrap();
+        assert!(opts.force_per_stream_state);
+        assert_eq!(opts.entrypoint, ["src", "x"]);
+        let opts = args.options(&patches::Connector::EMPTY).unwrap();
+        assert!(!opts.force_per_stream_state);
+    }
+}

@@ -42,7 +42,8 @@ pub struct Options {
     pub idle_timeout: Duration,
     /// Hand inbound state to the connector as a per-stream list even when it
     /// is shaped like a legacy `{stream: state}` object
-    /// (`AIRBYTE_TO_FLOW_STATE_FORMAT=per_stream`).
+    /// (`AIRBYTE_TO_FLOW_STATE_FORMAT=per_stream`, from the environment or the
+    /// connector's baked env; see [`Args::options`]).
     pub force_per_stream_state: bool,
     /// Scale of `run_interval_minutes` (one minute in production; tests
     /// shorten it).
