@@ -46,7 +46,7 @@ done"#,
             counter.display()
         ),
     );
-    let open = open_request(json!({}), &[("s", json!({}), vec!["/id"])], None);
+    let open = open_one_stream(json!({}));
 
     let mut child = Command::new(BIN)
         .args(["--connector-entrypoint", fake.to_str().unwrap()])

@@ -300,10 +300,7 @@ echo ''
 echo '{not json'
 echo '{"type":"STATE","state":{"data":{}}}'"#,
     );
-    let run = run_with(
-        &fake,
-        &open_request(json!({}), &[("s", json!({}), vec!["/id"])], None),
-    );
+    let run = run_with(&fake, &open_one_stream(json!({})));
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.of("captured").len(), 1);
     let warns: Vec<Value> = run
@@ -363,10 +360,7 @@ fn record_for_an_unknown_stream_is_an_error_naming_it() {
 echo '{"type":"RECORD","record":{"stream":"mystery_stream","namespace":"ns1","data":{"id":1},"emitted_at":1}}'
 sleep 30"#,
     );
-    let run = run_with(
-        &fake,
-        &open_request(json!({}), &[("s", json!({}), vec!["/id"])], None),
-    );
+    let run = run_with(&fake, &open_one_stream(json!({})));
     assert_ne!(run.code, 0);
     assert!(
         run.elapsed.as_secs() < 20,
@@ -388,10 +382,7 @@ fn capture_without_a_final_state_gets_a_synthetic_checkpoint() {
 echo '{"type":"STATE","state":{"data":{"x":1}}}'
 echo '{"type":"RECORD","record":{"stream":"s","data":{"id":2},"emitted_at":1}}'"#,
     );
-    let run = run_with(
-        &fake,
-        &open_request(json!({}), &[("s", json!({}), vec!["/id"])], None),
-    );
+    let run = run_with(&fake, &open_one_stream(json!({})));
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout.lines().last().unwrap(),
@@ -405,10 +396,7 @@ echo '{"type":"RECORD","record":{"stream":"s","data":{"id":2},"emitted_at":1}}'"
         r#"echo '{"type":"RECORD","record":{"stream":"s","data":{"id":1},"emitted_at":1}}'
 echo '{"type":"STATE","state":{"data":{"x":1}}}'"#,
     );
-    let run = run_with(
-        &fake,
-        &open_request(json!({}), &[("s", json!({}), vec!["/id"])], None),
-    );
+    let run = run_with(&fake, &open_one_stream(json!({})));
     assert_eq!(run.of("checkpoint").len(), 1);
 }
 
@@ -444,7 +432,7 @@ fn acknowledge_requests_during_a_capture_are_ignored() {
 sleep 1
 echo '{"type":"STATE","state":{"data":{"x":1}}}'"#,
     );
-    let open = open_request(json!({}), &[("s", json!({}), vec!["/id"])], None);
+    let open = open_one_stream(json!({}));
     let run = run_with(
         &fake,
         &format!("{open}{{\"acknowledge\":{{}}}}\n{{\"acknowledge\":{{}}}}\n"),
@@ -488,7 +476,7 @@ fn the_process_exits_after_a_capture_while_stdin_stays_open() {
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     stdin
-        .write_all(open_request(json!({}), &[("s", json!({}), vec!["/id"])], None).as_bytes())
+        .write_all(open_one_stream(json!({})).as_bytes())
         .unwrap();
     // Flow keeps stdin open; the capture's end must still end the process.
     let started = std::time::Instant::now();

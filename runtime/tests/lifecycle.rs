@@ -23,10 +23,6 @@ fn alive(pid: &str) -> bool {
 const RECORD: &str =
     r#"echo '{"type":"RECORD","record":{"stream":"s","data":{"id":1},"emitted_at":1}}'"#;
 
-fn open(config: Value) -> String {
-    open_request(config, &[("s", json!({}), vec!["/id"])], None)
-}
-
 #[test]
 fn an_idle_connector_is_killed() {
     let dir = tempfile::tempdir().unwrap();
@@ -47,7 +43,7 @@ fn an_idle_connector_is_killed() {
             "1s",
         ],
         &[],
-        &open(json!({})),
+        &open_one_stream(json!({})),
     );
     assert_ne!(run.code, 0);
     assert!(
@@ -70,7 +66,7 @@ fn an_idle_connector_is_killed() {
     let run = common::run(
         &["--connector-entrypoint", fake.to_str().unwrap()],
         &[("AIRBYTE_TO_FLOW_IDLE_TIMEOUT", "1")],
-        &open(json!({})),
+        &open_one_stream(json!({})),
     );
     assert_ne!(run.code, 0);
     assert!(run.elapsed < Duration::from_secs(10));
@@ -109,9 +105,14 @@ async fn capture_with_interval(config: Value) -> (Duration, String) {
     };
     let started = Instant::now();
     let mut out = Vec::new();
-    runtime::serve(&CONNECTOR, opts, open(config).as_bytes(), &mut out)
-        .await
-        .unwrap();
+    runtime::serve(
+        &CONNECTOR,
+        opts,
+        open_one_stream(config).as_bytes(),
+        &mut out,
+    )
+    .await
+    .unwrap();
     (started.elapsed(), String::from_utf8(out).unwrap())
 }
 
@@ -157,7 +158,7 @@ fn temporary_files_are_private_and_removed_on_success_and_failure() {
     for (body, code) in [(RECORD, 0), ("exit 5", 5)] {
         let dir = tempfile::tempdir().unwrap();
         let fake = mode_reporter(dir.path(), body);
-        let run = run_with(&fake, &open(json!({"password": "pw"})));
+        let run = run_with(&fake, &open_one_stream(json!({"password": "pw"})));
         assert_eq!(run.code, code, "{}", run.stderr);
         let (m, tmp) = modes(dir.path());
         assert_eq!(m, ["700", "600", "600"]);
@@ -185,7 +186,9 @@ fn sigterm_kills_the_connector_and_removes_the_files() {
         .unwrap();
     use std::io::Write;
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(open(json!({})).as_bytes()).unwrap();
+    stdin
+        .write_all(open_one_stream(json!({})).as_bytes())
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !pidfile.exists() || std::fs::read_to_string(&pidfile).unwrap().trim().is_empty() {
         assert!(
@@ -222,7 +225,7 @@ exit 1"#,
             "{}\n",
             json!({"validate": {"config": config, "bindings": []}})
         ),
-        open(config.clone()),
+        open_one_stream(config.clone()),
     ] {
         let run = run_with(&fake, &req);
         assert_eq!(run.code, 1);

@@ -68,6 +68,14 @@ fn run(binary: &Path, args: &[&str], requests: &[Value]) -> (bool, Vec<Value>, S
     )
 }
 
+/// Runs the xtask binary with `args`.
+fn xtask(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn config() -> Value {
     json!({"count": 10, "advanced": {"seed": 7}, "_atf_skip_interval": true})
 }
@@ -325,11 +333,12 @@ fn a_bad_connector_fails_the_build_with_every_problem() {
     .unwrap();
     std::fs::write(dir.join("run_interval_minutes.json"), "0").unwrap();
     std::fs::write(dir.join("streams/users.pach.json"), "{}").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["build", "source-bad", "--connectors-dir"])
-        .arg(tmp.path())
-        .output()
-        .unwrap();
+    let out = xtask(&[
+        "build".as_ref(),
+        "source-bad".as_ref(),
+        "--connectors-dir".as_ref(),
+        tmp.path().as_os_str(),
+    ]);
     assert!(!out.status.success());
     assert!(out.stdout.is_empty(), "no binary path on stdout");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -343,10 +352,7 @@ fn a_bad_connector_fails_the_build_with_every_problem() {
 
 #[test]
 fn expand_prints_the_generated_code() {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["expand", "source-faker"])
-        .output()
-        .unwrap();
+    let out = xtask(&["expand".as_ref(), "source-faker".as_ref()]);
     assert!(
         out.status.success(),
         "{}",
@@ -369,13 +375,14 @@ fn record_spec_reproduces_the_committed_recording() {
     let recorded = tmp.path().join("source-faker/spec.recorded.json");
     std::fs::remove_file(&recorded).unwrap();
     let faker = testkit::faker(testkit::FAKER_LATEST);
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["record-spec", "source-faker", "--connectors-dir"])
-        .arg(tmp.path())
-        .arg("--entrypoint")
-        .arg(&faker)
-        .output()
-        .unwrap();
+    let out = xtask(&[
+        "record-spec".as_ref(),
+        "source-faker".as_ref(),
+        "--connectors-dir".as_ref(),
+        tmp.path().as_os_str(),
+        "--entrypoint".as_ref(),
+        faker.as_os_str(),
+    ]);
     assert!(
         out.status.success(),
         "{}",
@@ -390,12 +397,14 @@ fn record_spec_reproduces_the_committed_recording() {
     assert_eq!(new, committed, "re-run `cargo xtask record-spec source-faker --entrypoint .venvs/faker-7.2.1/bin/source-faker`");
 
     // A connector that cannot print a spec fails with the reason.
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["record-spec", "source-faker", "--connectors-dir"])
-        .arg(tmp.path())
-        .args(["--entrypoint", "/bin/false"])
-        .output()
-        .unwrap();
+    let out = xtask(&[
+        "record-spec".as_ref(),
+        "source-faker".as_ref(),
+        "--connectors-dir".as_ref(),
+        tmp.path().as_os_str(),
+        "--entrypoint".as_ref(),
+        "/bin/false".as_ref(),
+    ]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("printed no SPEC message"), "{stderr}");

@@ -153,6 +153,12 @@ pub fn open_request(
     format!("{open}\n")
 }
 
+/// An `open` request line for one binding of stream `s` keyed on `/id`, with
+/// an empty schema: what fake connectors that print stream `s` are opened with.
+pub fn open_one_stream(config: Value) -> String {
+    open_request(config, &[("s", serde_json::json!({}), vec!["/id"])], None)
+}
+
 /// A stream of a fixture catalog: name, JSON schema, key pointers.
 pub type Stream = (String, Value, Vec<String>);
 
