@@ -245,7 +245,7 @@ fn escape_token(t: &str) -> String {
 }
 
 /// One Flow discovered binding (`recommendedName`, `resourceConfig`,
-/// `documentSchema`, `key`, `disable`) from one Airbyte stream of a CATALOG
+/// `resourcePath`, `documentSchema`, `key`, `disable`) from one Airbyte stream of a CATALOG
 /// message, or `None` when the stream is omitted. See the module docs for the
 /// rules.
 pub fn discovered_binding(
@@ -366,17 +366,26 @@ pub fn discovered_binding(
     }
     schema::require_keys(&mut doc_schema, &key);
 
+    let resource = Value::Object(resource);
+    let path = resource_path(&resource)?;
     Ok(Some(json!({
         "recommendedName": recommended_name(name),
-        "resourceConfig": Value::Object(resource),
+        "resourceConfig": resource,
+        "resourcePath": path,
         "documentSchema": doc_schema,
         "key": key,
         "disable": !patches.is_selected(name),
     })))
 }
 
-/// The Flow resource path `[namespace or "", stream]` of a resource config
-/// (for `validate` and `apply`), matching `resourcePathPointers`.
+/// The Flow resource path of a resource config: `[stream]` when the namespace
+/// is null or absent, `[namespace, stream]` otherwise (discover, validate, open).
+///
+/// This is the path Flow's control plane computes itself from the spec's
+/// `resourcePathPointers` (`["/namespace", "/stream"]`): it takes the value at
+/// each pointer in order and leaves out the ones that are null or missing. A
+/// validate response that disagrees with that path breaks publication, so the
+/// runtime must compute it the same way.
 pub fn resource_path(resource_config: &Value) -> Result<Vec<String>, ApplyError> {
     let stream = resource_config
         .get("stream")
@@ -384,16 +393,13 @@ pub fn resource_path(resource_config: &Value) -> Result<Vec<String>, ApplyError>
         .ok_or_else(|| ApplyError::ResourceWithoutStream {
             got: excerpt(resource_config),
         })?;
-    let namespace = match resource_config.get("namespace") {
-        None | Some(Value::Null) => "",
-        Some(Value::String(ns)) => ns.as_str(),
-        Some(_) => {
-            return Err(ApplyError::BadResourceNamespace {
-                got: excerpt(resource_config),
-            })
-        }
-    };
-    Ok(vec![namespace.to_string(), stream.to_string()])
+    match resource_config.get("namespace") {
+        None | Some(Value::Null) => Ok(vec![stream.to_string()]),
+        Some(Value::String(ns)) => Ok(vec![ns.clone(), stream.to_string()]),
+        Some(_) => Err(ApplyError::BadResourceNamespace {
+            got: excerpt(resource_config),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -600,6 +606,7 @@ mod tests {
             json!({
                 "recommendedName": "users",
                 "resourceConfig": {"stream": "users", "syncMode": "incremental", "cursorField": ["updated_at"]},
+                "resourcePath": ["users"],
                 "documentSchema": {"type": "object", "properties": {
                     "id": {"type": "integer"},
                     "updated_at": {"type": ["null", "string"], "format": "date-time"},
@@ -639,6 +646,7 @@ mod tests {
             b["resourceConfig"],
             json!({"stream": "users", "namespace": "ns", "syncMode": "incremental", "cursorField": ["meta/id", "a~0b"]})
         );
+        assert_eq!(b["resourcePath"], json!(["ns", "users"]));
         assert_eq!(b["disable"], json!(true));
         let schema = &b["documentSchema"];
         assert_eq!(schema["properties"]["age"], json!({"type": "integer"}));
@@ -681,7 +689,7 @@ mod tests {
     fn resource_paths() {
         assert_eq!(
             resource_path(&json!({"stream": "foo", "syncMode": "incremental"})).unwrap(),
-            vec!["", "foo"]
+            vec!["foo"]
         );
         assert_eq!(
             resource_path(&json!({"stream": "foo", "namespace": "ns"})).unwrap(),
@@ -689,7 +697,7 @@ mod tests {
         );
         assert_eq!(
             resource_path(&json!({"stream": "foo", "namespace": null})).unwrap(),
-            vec!["", "foo"]
+            vec!["foo"]
         );
         let err = resource_path(&json!({"name": "foo"})).unwrap_err();
         assert_eq!(err.to_string(), "resource config {\"name\":\"foo\"} has no string \"stream\": give each binding's resource a \"stream\" name");

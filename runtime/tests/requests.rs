@@ -221,7 +221,7 @@ fn validate_ok_echoes_resource_paths() {
     assert_eq!(
         run.responses,
         [
-            json!({"validated": {"bindings": [{"resourcePath": ["", "users"]}, {"resourcePath": ["ns", "things"]}]}})
+            json!({"validated": {"bindings": [{"resourcePath": ["users"]}, {"resourcePath": ["ns", "things"]}]}})
         ]
     );
 }
