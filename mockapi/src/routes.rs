@@ -1,0 +1,392 @@
+//! Answering one request from the mock spec: host, route, auth, scenario
+//! switches, filter, order, pagination. Pure state machine, no I/O, so it is
+//! tested without sockets.
+
+use crate::spec::{Auth, Loaded, Pagination, Route, Switch};
+use base64::Engine;
+use serde_json::{json, Value};
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+/// One request the mock received, as recorded for assertions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub method: String,
+    pub host: String,
+    pub path: String,
+    /// Decoded query parameters in order.
+    pub query: Vec<(String, String)>,
+    /// Header names lowercase.
+    pub headers: Vec<(String, String)>,
+    /// The route that matched, if any.
+    pub route: Option<String>,
+    /// The status the mock answered.
+    pub status: u16,
+}
+
+impl Recorded {
+    /// The first value of query parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the mock answers.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Answer {
+    fn json(status: u16, body: Value) -> Answer {
+        Answer {
+            status,
+            headers: Vec::new(),
+            body,
+        }
+    }
+}
+
+struct Active {
+    scenario: String,
+    switch: Switch,
+    hits: u64,
+}
+
+/// The mock's state: its spec, the active scenario switches, call counts and
+/// the request log.
+pub struct Api {
+    loaded: Loaded,
+    active: Vec<Active>,
+    good_calls: BTreeMap<String, u64>,
+    pub(crate) log: Vec<Recorded>,
+}
+
+impl Api {
+    pub fn new(loaded: Loaded) -> Api {
+        Api {
+            loaded,
+            active: Vec::new(),
+            good_calls: BTreeMap::new(),
+            log: Vec::new(),
+        }
+    }
+
+    pub fn hosts(&self) -> &[String] {
+        &self.loaded.spec.hosts
+    }
+
+    /// Turns on the named scenario (its counters start at zero).
+    pub fn activate(&mut self, scenario: &str) -> anyhow::Result<()> {
+        let Some(switches) = self.loaded.spec.scenarios.get(scenario).cloned() else {
+            anyhow::bail!(
+                "no mock scenario \"{scenario}\": the spec has {:?}",
+                self.loaded.spec.scenarios.keys().collect::<Vec<_>>()
+            );
+        };
+        self.deactivate(scenario);
+        for s in switches {
+            self.active.push(Active {
+                scenario: scenario.to_string(),
+                switch: s.clone(),
+                hits: 0,
+            });
+        }
+        Ok(())
+    }
+
+    pub fn deactivate(&mut self, scenario: &str) {
+        self.active.retain(|a| a.scenario != scenario);
+    }
+
+    /// Answers one request and records it.
+    pub fn answer(
+        &mut self,
+        method: &str,
+        host: &str,
+        path: &str,
+        query: Vec<(String, String)>,
+        headers: Vec<(String, String)>,
+    ) -> Answer {
+        let mut rec = Recorded {
+            method: method.to_string(),
+            host: host.to_string(),
+            path: path.to_string(),
+            query,
+            headers,
+            route: None,
+            status: 0,
+        };
+        let answer = self.route(&mut rec);
+        rec.status = answer.status;
+        self.log.push(rec);
+        answer
+    }
+
+    fn route(&mut self, rec: &mut Recorded) -> Answer {
+        let spec = &self.loaded.spec;
+        let local = rec.host == "127.0.0.1" || rec.host == "localhost";
+        if !spec.hosts.is_empty() && !local && !spec.hosts.iter().any(|h| *h == rec.host) {
+            return Answer::json(
+                404,
+                json!({"message": format!("mock: host \"{}\" is not one of {:?}", rec.host, spec.hosts)}),
+            );
+        }
+        let Some(route) = spec
+            .routes
+            .iter()
+            .find(|r| r.method.eq_ignore_ascii_case(&rec.method) && path_matches(&r.path, &rec.path))
+            .cloned()
+        else {
+            return Answer::json(
+                404,
+                json!({"message": format!("mock: no route for {} {}", rec.method, rec.path)}),
+            );
+        };
+        rec.route = Some(route.name.clone());
+        if !route.public {
+            if let Some(auth) = &spec.auth {
+                if !authorized(auth, rec) {
+                    let body = spec
+                        .unauthorized
+                        .clone()
+                        .unwrap_or_else(|| json!({"message": "mock: bad credentials"}));
+                    return Answer::json(401, body);
+                }
+            }
+        }
+        let good = self.good_calls.get(&route.name).copied().unwrap_or(0);
+        for a in self.active.iter_mut() {
+            let s = &a.switch;
+            let Some(status) = s.status else { continue };
+            if s.route != route.name
+                || s.after.is_some_and(|n| good < n)
+                || s.times.is_some_and(|n| a.hits >= n)
+            {
+                continue;
+            }
+            a.hits += 1;
+            let mut answer = Answer::json(
+                status,
+                json!({"message": format!("mock: scenario \"{}\" answers {status}", a.scenario)}),
+            );
+            if let Some(secs) = s.retry_after {
+                answer
+                    .headers
+                    .push(("retry-after".into(), secs.to_string()));
+            }
+            return answer;
+        }
+        *self.good_calls.entry(route.name.clone()).or_default() += 1;
+        if let Some(body) = &route.body {
+            return Answer::json(200, body.clone());
+        }
+        let records = self.records(&route, rec);
+        paginate(&route, rec, records)
+    }
+
+    /// The route's records (with added data of active scenarios), filtered
+    /// and ordered by the filter field.
+    fn records(&self, route: &Route, rec: &Recorded) -> Vec<Value> {
+        let mut files: Vec<&str> = route.data.as_deref().into_iter().collect();
+        for a in &self.active {
+            if a.switch.route == route.name {
+                files.extend(a.switch.add_data.as_deref());
+            }
+        }
+        let mut out: Vec<Value> = files
+            .iter()
+            .flat_map(|f| self.loaded.data.get(*f).into_iter().flatten().cloned())
+            .collect();
+        if let Some(filter) = &route.filter {
+            if let Some(bound) = rec.param(&filter.param) {
+                out.retain(|r| compare(&r[&filter.field], bound) != Ordering::Less);
+            }
+            out.sort_by(|a, b| {
+                let b = match &b[&filter.field] {
+                    Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                };
+                compare(&a[&filter.field], &b)
+            });
+        }
+        out
+    }
+}
+
+fn path_matches(pattern: &str, path: &str) -> bool {
+    match pattern.strip_suffix("/*") {
+        Some(prefix) => path.starts_with(prefix) && path.len() > prefix.len(),
+        None => pattern == path,
+    }
+}
+
+fn authorized(auth: &Auth, rec: &Recorded) -> bool {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    match auth {
+        Auth::Basic { username, password } => {
+            let want = format!("Basic {}", b64.encode(format!("{username}:{password}")));
+            rec.header("authorization") == Some(want.as_str())
+        }
+        Auth::Bearer { token } => {
+            rec.header("authorization") == Some(format!("Bearer {token}").as_str())
+        }
+        Auth::Header { name, value } => rec.header(name) == Some(value.as_str()),
+    }
+}
+
+/// Compares a record's field to a query parameter: as numbers when both are,
+/// as instants when both are RFC 3339, else as strings.
+pub fn compare(field: &Value, bound: &str) -> Ordering {
+    let text = match field {
+        Value::String(s) => s.clone(),
+        Value::Null => return Ordering::Less,
+        v => v.to_string(),
+    };
+    if let (Ok(a), Ok(b)) = (text.parse::<f64>(), bound.parse::<f64>()) {
+        return a.partial_cmp(&b).unwrap_or(Ordering::Equal);
+    }
+    let instant = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
+    if let (Some(a), Some(b)) = (instant(&text), instant(bound)) {
+        return a.cmp(&b);
+    }
+    text.as_str().cmp(bound)
+}
+
+fn size(rec: &Recorded, param: &str, default: usize) -> usize {
+    rec.param(param)
+        .and_then(|v| v.parse().ok())
+        .filter(|n: &usize| *n > 0)
+        .unwrap_or(default)
+}
+
+/// `https://host/path?query` with `param` set to `value`.
+fn url_with(rec: &Recorded, param: &str, value: &str) -> String {
+    let mut query: Vec<(String, String)> = rec
+        .query
+        .iter()
+        .filter(|(k, _)| k != param)
+        .cloned()
+        .collect();
+    query.push((param.to_string(), value.to_string()));
+    format!(
+        "https://{}{}?{}",
+        rec.host,
+        rec.path,
+        crate::server::encode_query(&query)
+    )
+}
+
+fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
+    let wrap = |records: Vec<Value>| match &route.records_key {
+        Some(key) => json!({ key.as_str(): records }),
+        None => Value::Array(records),
+    };
+    let Some(p) = &route.pagination else {
+        return Answer::json(200, wrap(records));
+    };
+    match p {
+        Pagination::Page {
+            page_param,
+            size_param,
+            default_size,
+            link,
+        } => {
+            let n = size(rec, size_param, *default_size);
+            let page: usize = rec
+                .param(page_param)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1)
+                .max(1);
+            let start = (page - 1).saturating_mul(n).min(records.len());
+            let end = (start + n).min(records.len());
+            let more = end < records.len();
+            let mut answer = Answer::json(200, wrap(records[start..end].to_vec()));
+            if *link && more {
+                let next = url_with(rec, page_param, &(page + 1).to_string());
+                answer
+                    .headers
+                    .push(("link".into(), format!("<{next}>; rel=\"next\"")));
+            }
+            answer
+        }
+        Pagination::Cursor {
+            cursor_param,
+            id_field,
+            size_param,
+            default_size,
+        } => {
+            let n = size(rec, size_param, *default_size);
+            let start = match rec.param(cursor_param) {
+                Some(after) => records
+                    .iter()
+                    .position(|r| {
+                        r[id_field].as_str() == Some(after) || r[id_field].to_string() == after
+                    })
+                    .map(|i| i + 1)
+                    .unwrap_or(records.len()),
+                None => 0,
+            };
+            let end = (start + n).min(records.len());
+            Answer::json(
+                200,
+                json!({
+                    "object": "list",
+                    "data": records[start..end],
+                    "has_more": end < records.len(),
+                    "url": rec.path,
+                }),
+            )
+        }
+        Pagination::NextUrl {
+            records_key,
+            page_param,
+            size_param,
+            default_size,
+        } => {
+            let n = size(rec, size_param, *default_size);
+            let page: usize = rec
+                .param(page_param)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1)
+                .max(1);
+            let total_pages = records.len().div_ceil(n).max(1);
+            let start = (page - 1).saturating_mul(n).min(records.len());
+            let end = (start + n).min(records.len());
+            let more = end < records.len();
+            let next = more.then(|| url_with(rec, page_param, &(page + 1).to_string()));
+            Answer::json(
+                200,
+                json!({
+                    records_key.as_str(): records[start..end],
+                    "per_page": n,
+                    "total_pages": total_pages,
+                    "total_entries": records.len(),
+                    "page": page,
+                    "next_page": more.then_some(page + 1),
+                    "previous_page": (page > 1).then(|| page - 1),
+                    "links": {
+                        "first": url_with(rec, page_param, "1"),
+                        "next": next,
+                        "previous": (page > 1).then(|| url_with(rec, page_param, &(page - 1).to_string())),
+                        "last": url_with(rec, page_param, &total_pages.to_string()),
+                    },
+                }),
+            )
+        }
+    }
+}

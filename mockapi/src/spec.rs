@@ -1,0 +1,224 @@
+//! The mock's declarative format: `mock.json` in a connector's test folder
+//! (`connectors/source-x/tests/mock/mock.json`), with its data files beside it.
+//!
+//! ```json
+//! {
+//!   "hosts": ["acme.freshdesk.com"],
+//!   "auth": {"basic": {"username": "<long fake key>", "password": "X"}},
+//!   "unauthorized": {"code": "invalid_credentials", "message": "You have to be logged in"},
+//!   "routes": [
+//!     {"name": "contacts", "path": "/api/v2/contacts", "data": "contacts.json",
+//!      "pagination": {"style": "page", "size_param": "per_page", "default_size": 30, "link": true},
+//!      "filter": {"param": "_updated_since", "field": "updated_at"}},
+//!     {"name": "settings", "path": "/api/v2/settings/helpdesk", "body": {"primary_language": "en"}}
+//!   ],
+//!   "scenarios": {
+//!     "rate_limited": [{"route": "tickets", "status": 429, "times": 1, "retry_after": 1}],
+//!     "tickets_down": [{"route": "tickets", "status": 500, "after": 1}],
+//!     "new_records": [{"route": "contacts", "add_data": "contacts.new.json"}]
+//!   }
+//! }
+//! ```
+//!
+//! - `hosts`: the hosts the connector calls (the proxy serves any host; these
+//!   are the ones the mock answers; a request for another host gets 404).
+//! - `auth`: what every request must carry: `basic` (username, password),
+//!   `bearer` (token) or `header` (name, value). A request without it gets 401
+//!   with the `unauthorized` body.
+//! - `routes`: `method` (default GET) and `path` (exact, or ending in `/*`
+//!   for a prefix); the answer is `body` (fixed JSON) or the records of `data`
+//!   (a JSON array file), filtered, ordered by the filter field, and paginated.
+//! - `filter`: keep records whose `field` is `>=` the query parameter `param`
+//!   (inclusive, as the APIs do: the boundary record comes again); values
+//!   compare as numbers, RFC 3339 instants, or strings.
+//! - `pagination.style`:
+//!   - `page`: `page_param` (default `page`, 1-based) and `size_param`;
+//!     with `"link": true` a `Link: <...>; rel="next"` header while more remain;
+//!   - `cursor`: Stripe's `starting_after=<id>` (`cursor_param`, `id_field`),
+//!     the body is `{"object": "list", "data": [...], "has_more": bool, "url": path}`;
+//!   - `next_url`: Harvest's `page`/`per_page` with the records under
+//!     `records_key` and `next_page`, `total_pages`, `links.next` in the body.
+//! - `records_key`: with `page` style, wrap the records as `{key: [...]}`.
+//! - `scenarios`: named switches a test (or `--scenario`) turns on: a `status`
+//!   for a route (`times`: only the first N matching calls, default always;
+//!   `after`: only after N good calls; `retry_after` seconds for 429), or
+//!   `add_data`: more records for a route (records that appear later).
+
+use anyhow::Context;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockSpec {
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    #[serde(default)]
+    pub auth: Option<Auth>,
+    /// Body of a 401 answer.
+    #[serde(default)]
+    pub unauthorized: Option<Value>,
+    pub routes: Vec<Route>,
+    #[serde(default)]
+    pub scenarios: BTreeMap<String, Vec<Switch>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum Auth {
+    Basic { username: String, password: String },
+    Bearer { token: String },
+    Header { name: String, value: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub name: String,
+    #[serde(default = "get")]
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub body: Option<Value>,
+    #[serde(default)]
+    pub data: Option<String>,
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+    #[serde(default)]
+    pub filter: Option<Filter>,
+    #[serde(default)]
+    pub records_key: Option<String>,
+    /// Answers even a request without credentials (e.g. an OAuth token endpoint).
+    #[serde(default)]
+    pub public: bool,
+}
+
+fn get() -> String {
+    "GET".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    pub param: String,
+    pub field: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, tag = "style", rename_all = "snake_case")]
+pub enum Pagination {
+    Page {
+        #[serde(default = "page")]
+        page_param: String,
+        size_param: String,
+        default_size: usize,
+        #[serde(default)]
+        link: bool,
+    },
+    Cursor {
+        #[serde(default = "starting_after")]
+        cursor_param: String,
+        #[serde(default = "id")]
+        id_field: String,
+        #[serde(default = "limit")]
+        size_param: String,
+        default_size: usize,
+    },
+    NextUrl {
+        records_key: String,
+        #[serde(default = "page")]
+        page_param: String,
+        #[serde(default = "per_page")]
+        size_param: String,
+        default_size: usize,
+    },
+}
+
+fn page() -> String {
+    "page".into()
+}
+fn starting_after() -> String {
+    "starting_after".into()
+}
+fn id() -> String {
+    "id".into()
+}
+fn limit() -> String {
+    "limit".into()
+}
+fn per_page() -> String {
+    "per_page".into()
+}
+
+/// One switch of a scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Switch {
+    pub route: String,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub times: Option<u64>,
+    #[serde(default)]
+    pub after: Option<u64>,
+    #[serde(default)]
+    pub retry_after: Option<u64>,
+    #[serde(default)]
+    pub add_data: Option<String>,
+}
+
+/// A mock spec with its data files read.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub spec: MockSpec,
+    /// Records of each data file, by file name.
+    pub data: BTreeMap<String, Vec<Value>>,
+}
+
+impl Loaded {
+    /// Reads `<dir>/mock.json` and every data file it names; every problem
+    /// names its file.
+    pub fn read(dir: &Path) -> anyhow::Result<Loaded> {
+        let file = dir.join("mock.json");
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read mock spec {}", file.display()))?;
+        let spec: MockSpec = serde_json::from_str(&text)
+            .with_context(|| format!("mock spec {} is not valid: fix it", file.display()))?;
+        let names = spec.routes.iter().map(|r| r.name.as_str()).collect::<Vec<_>>();
+        let mut files: Vec<&str> = spec.routes.iter().filter_map(|r| r.data.as_deref()).collect();
+        for (scenario, switches) in &spec.scenarios {
+            for s in switches {
+                if !names.contains(&s.route.as_str()) {
+                    anyhow::bail!(
+                        "mock spec {}: scenario \"{scenario}\" names route \"{}\", which is not one of {names:?}",
+                        file.display(),
+                        s.route
+                    );
+                }
+                files.extend(s.add_data.as_deref());
+            }
+        }
+        for r in &spec.routes {
+            if r.body.is_none() == r.data.is_none() {
+                anyhow::bail!(
+                    "mock spec {}: route \"{}\" needs exactly one of \"body\" and \"data\"",
+                    file.display(),
+                    r.name
+                );
+            }
+        }
+        let mut data = BTreeMap::new();
+        for name in files {
+            let path = dir.join(name);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read mock data {}", path.display()))?;
+            let records: Vec<Value> = serde_json::from_str(&text).with_context(|| {
+                format!("mock data {} is not a JSON array: fix it", path.display())
+            })?;
+            data.insert(name.to_string(), records);
+        }
+        Ok(Loaded { spec, data })
+    }
+}
