@@ -3,6 +3,7 @@
 //!
 //! ```json
 //! {
+//!   "streams": ["contacts", "tickets"],
 //!   "hosts": ["acme.freshdesk.com"],
 //!   "auth": {"basic": {"username": "<long fake key>", "password": "X"}},
 //!   "unauthorized": {"code": "invalid_credentials", "message": "You have to be logged in"},
@@ -20,6 +21,10 @@
 //! }
 //! ```
 //!
+//! - `streams`: the connector's streams the mock serves (what `cargo xtask
+//!   capture --mock` captures, with `config.json` beside `mock.json`: the
+//!   connector's config pointing at the mock; `{{mock_url}}` in it becomes
+//!   the mock's base URL).
 //! - `hosts`: the hosts the connector calls (the proxy serves any host; these
 //!   are the ones the mock answers; a request for another host gets 404).
 //! - `auth`: what every request must carry: `basic` (username, password),
@@ -55,6 +60,9 @@ use std::path::Path;
 pub struct MockSpec {
     #[serde(default)]
     pub hosts: Vec<String>,
+    /// The streams this mock serves (what `cargo xtask capture --mock` captures).
+    #[serde(default)]
+    pub streams: Vec<String>,
     #[serde(default)]
     pub auth: Option<Auth>,
     /// Body of a 401 answer.

@@ -63,6 +63,9 @@ pub struct TestArgs {
 
 #[derive(Args)]
 pub struct DemoArgs {
+    /// A connector with a mock API (e.g. `source-freshdesk`): captures it
+    /// against its mock instead of running faker
+    connector: Option<String>,
     /// How many users and purchases faker generates
     #[arg(long, default_value_t = 200)]
     count: u64,
@@ -189,6 +192,9 @@ pub fn test(args: TestArgs) -> anyhow::Result<()> {
 /// The demo: the seed README's discover and capture steps, run on the
 /// project's own `connectors/source-faker` against the pinned real faker.
 pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    if let Some(name) = args.connector.as_deref().filter(|n| *n != "source-faker") {
+        return demo_mock(name);
+    }
     setup_defaults()?;
     let root = crate::workspace_root();
     let work = root.join("target/demo");
@@ -236,5 +242,25 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         text.lines().count(),
         work.join("build").display()
     );
+    Ok(())
+}
+
+/// `cargo xtask demo source-x`: the real connector captured against its mock
+/// API (`cargo xtask capture source-x --mock`), then its first documents.
+fn demo_mock(name: &str) -> anyhow::Result<()> {
+    let work = crate::workspace_root().join("target/demo").join(name);
+    std::fs::create_dir_all(&work)?;
+    let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
+    eprintln!("demo: cargo xtask capture {name} --mock (builds the connector binary, serves its mock API)");
+    run(Command::new(&xtask)
+        .args(["capture", name, "--mock", "--for", "5m", "--work-dir"])
+        .arg(&work))?;
+    let documents = work.join("documents.jsonl");
+    let text = std::fs::read_to_string(&documents)
+        .with_context(|| format!("the capture wrote no {}", documents.display()))?;
+    println!("first captured documents ({}):", documents.display());
+    for line in text.lines().take(3) {
+        println!("{line}");
+    }
     Ok(())
 }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 mod check;
 mod ci;
+mod mock;
 mod pull;
 mod run;
 mod stub;

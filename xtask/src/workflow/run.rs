@@ -63,6 +63,13 @@ pub struct CaptureArgs {
     /// Write the proposed streams/<stream>.patch.json files into the connector folder
     #[arg(long)]
     write_patches: bool,
+    /// Serve the connector's mock API (tests/mock/) and point the connector at it:
+    /// its config is tests/mock/config.json, its streams the ones the mock serves
+    #[arg(long)]
+    mock: bool,
+    /// With --mock: turn on a scenario of the mock (e.g. `rate_limited`); repeatable
+    #[arg(long, value_name = "NAME", requires = "mock")]
+    scenario: Vec<String>,
 }
 
 impl Session {
@@ -274,20 +281,27 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     let work = s.work_dir();
     let connector_dir = s.connector_dir()?;
     let catalog_path = work.join(CATALOG);
-    if !catalog_path.exists() {
+    let mock = match args.mock {
+        true => Some(super::mock::MockRun::start(&connector_dir, &args.scenario)?),
+        false => None,
+    };
+    if mock.is_none() && !catalog_path.exists() {
         bail!(
             "no discovered catalog at {}: run `cargo xtask discover {}` first",
             catalog_path.display(),
             s.name
         );
     }
-    let catalog = read_json(&catalog_path)?;
-    let config_path = match (&args.config, catalog["config"].as_str()) {
-        (Some(p), _) => p.clone(),
-        (None, Some(p)) => PathBuf::from(p),
-        (None, None) => work.join("config.json"),
+    let catalog = match &mock {
+        Some(_) => Value::Null,
+        None => read_json(&catalog_path)?,
     };
-    let config = load_config(&config_path)?;
+    let config = match (&args.config, catalog["config"].as_str(), &mock) {
+        (Some(p), _, _) => load_config(p)?,
+        (None, _, Some(m)) => m.config()?,
+        (None, Some(p), None) => load_config(Path::new(p))?,
+        (None, None, None) => load_config(&work.join("config.json"))?,
+    };
     let connector = s.build()?;
 
     // Discover again with this build, so document schemas reflect the current
@@ -297,6 +311,10 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         .into_iter()
         .map(|b| (b["recommendedName"].as_str().unwrap_or("").to_string(), b))
         .collect();
+    let catalog = match &mock {
+        Some(m) => m.catalog(&fresh),
+        None => catalog,
+    };
     let mut bindings = Vec::new();
     let mut checks = Vec::new();
     for b in catalog["bindings"].as_array().into_iter().flatten() {
@@ -444,6 +462,9 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         progress(&checks, total, start.elapsed()),
         docs_path.display()
     );
+    if let Some(m) = &mock {
+        m.report();
+    }
     for line in protocol_errors.iter().take(5) {
         eprintln!("warning: not a protocol message on the binary's stdout: {line}");
     }
