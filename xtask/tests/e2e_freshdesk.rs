@@ -70,7 +70,8 @@ fn freshdesk_spec_discover_validate_capture_resume_and_failures() {
     );
     assert!(!bad.ok, "a bad key validated");
     assert!(
-        bad.stderr.contains("returned 401: Unauthorized"),
+        bad.stderr.contains("Unable to connect to stream agents")
+            && bad.stderr.contains("failed with status code 401"),
         "not the connector's message:\n{}",
         bad.stderr
     );
