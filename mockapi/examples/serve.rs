@@ -19,7 +19,10 @@ fn main() -> anyhow::Result<()> {
         std::thread::sleep(std::time::Duration::from_millis(200));
         let log = mock.requests();
         for r in &log[seen..] {
-            eprintln!("{} {} {} {:?} -> {}", r.method, r.host, r.path, r.query, r.status);
+            eprintln!(
+                "{} {} {} {:?} -> {}",
+                r.method, r.host, r.path, r.query, r.status
+            );
         }
         seen = log.len();
     }

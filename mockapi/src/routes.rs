@@ -149,7 +149,9 @@ impl Api {
         let Some(route) = spec
             .routes
             .iter()
-            .find(|r| r.method.eq_ignore_ascii_case(&rec.method) && path_matches(&r.path, &rec.path))
+            .find(|r| {
+                r.method.eq_ignore_ascii_case(&rec.method) && path_matches(&r.path, &rec.path)
+            })
             .cloned()
         else {
             return Answer::json(

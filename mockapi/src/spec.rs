@@ -194,8 +194,16 @@ impl Loaded {
             .with_context(|| format!("cannot read mock spec {}", file.display()))?;
         let spec: MockSpec = serde_json::from_str(&text)
             .with_context(|| format!("mock spec {} is not valid: fix it", file.display()))?;
-        let names = spec.routes.iter().map(|r| r.name.as_str()).collect::<Vec<_>>();
-        let mut files: Vec<&str> = spec.routes.iter().filter_map(|r| r.data.as_deref()).collect();
+        let names = spec
+            .routes
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>();
+        let mut files: Vec<&str> = spec
+            .routes
+            .iter()
+            .filter_map(|r| r.data.as_deref())
+            .collect();
         for (scenario, switches) in &spec.scenarios {
             for s in switches {
                 if !names.contains(&s.route.as_str()) {

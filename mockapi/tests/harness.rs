@@ -71,7 +71,9 @@ impl Reply {
     }
 }
 
-fn client_config(roots: &[rustls::pki_types::CertificateDer<'static>]) -> Arc<rustls::ClientConfig> {
+fn client_config(
+    roots: &[rustls::pki_types::CertificateDer<'static>],
+) -> Arc<rustls::ClientConfig> {
     let mut store = rustls::RootCertStore::empty();
     for r in roots {
         store.add(r.clone()).unwrap();
@@ -90,7 +92,9 @@ fn ca_roots(mock: &MockApi) -> Vec<rustls::pki_types::CertificateDer<'static>> {
     let pem = mock.ca_pem();
     let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     use base64::Engine;
-    let der = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
     vec![rustls::pki_types::CertificateDer::from(der)]
 }
 
@@ -106,7 +110,11 @@ fn get(
 ) -> Result<Reply, String> {
     let mut tcp = TcpStream::connect(mock.addr()).unwrap();
     if via_connect {
-        write!(tcp, "CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n").unwrap();
+        write!(
+            tcp,
+            "CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n"
+        )
+        .unwrap();
         let mut head = Vec::new();
         let mut b = [0u8; 1];
         while !head.ends_with(b"\r\n\r\n") {
@@ -119,7 +127,9 @@ fn get(
     let name = rustls::pki_types::ServerName::try_from(host.to_string()).unwrap();
     let mut conn = rustls::ClientConnection::new(client_config(roots), name).unwrap();
     let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: harness-test\r\n");
+    let mut req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: harness-test\r\n"
+    );
     if let Some(a) = auth {
         req.push_str(&format!("Authorization: {a}\r\n"));
     }
@@ -135,7 +145,14 @@ fn get(
     let text = String::from_utf8(raw).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(": "))
         .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
@@ -157,7 +174,12 @@ fn basic() -> String {
 
 fn ids(body: &Value) -> Vec<&str> {
     body.as_array()
-        .unwrap_or_else(|| body["data"].as_array().or(body["users"].as_array()).unwrap())
+        .unwrap_or_else(|| {
+            body["data"]
+                .as_array()
+                .or(body["users"].as_array())
+                .unwrap()
+        })
         .iter()
         .map(|r| r["id"].as_str().unwrap())
         .collect()
@@ -167,17 +189,47 @@ fn ids(body: &Value) -> Vec<&str> {
 fn proxy_connect_presents_a_certificate_per_host_signed_by_the_test_ca() {
     let (_dir, mock) = start();
     let roots = ca_roots(&mock);
-    let r = get(&mock, true, "acme.example.com", "/v2/me", Some(&basic()), &roots).unwrap();
+    let r = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v2/me",
+        Some(&basic()),
+        &roots,
+    )
+    .unwrap();
     assert_eq!((r.status, r.body.clone()), (200, json!({"id": 1})));
 
     // Another host gets its own certificate (verified for that name) and a 404.
-    let r = get(&mock, true, "other.example.org", "/v2/me", Some(&basic()), &roots).unwrap();
+    let r = get(
+        &mock,
+        true,
+        "other.example.org",
+        "/v2/me",
+        Some(&basic()),
+        &roots,
+    )
+    .unwrap();
     assert_eq!(r.status, 404);
-    assert!(r.body["message"].as_str().unwrap().contains("other.example.org"));
+    assert!(r.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("other.example.org"));
 
     // A client that does not trust the test CA refuses the certificate.
-    let err = get(&mock, true, "acme.example.com", "/v2/me", Some(&basic()), &[]).unwrap_err();
-    assert!(err.contains("UnknownIssuer") || err.contains("certificate"), "{err}");
+    let err = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v2/me",
+        Some(&basic()),
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("UnknownIssuer") || err.contains("certificate"),
+        "{err}"
+    );
 
     // Direct HTTPS: a certificate for 127.0.0.1.
     let r = get(&mock, false, "127.0.0.1", "/v2/me", Some(&basic()), &roots).unwrap();
@@ -200,8 +252,24 @@ fn proxy_connect_presents_a_certificate_per_host_signed_by_the_test_ca() {
 fn every_request_is_recorded_with_host_path_query_and_headers() {
     let (_dir, mock) = start();
     let roots = ca_roots(&mock);
-    get(&mock, true, "acme.example.com", "/v2/items?per_page=2&updated_since=2025-01-03T00%3A00%3A00Z", Some(&basic()), &roots).unwrap();
-    get(&mock, true, "acme.example.com", "/nowhere", Some(&basic()), &roots).unwrap();
+    get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v2/items?per_page=2&updated_since=2025-01-03T00%3A00%3A00Z",
+        Some(&basic()),
+        &roots,
+    )
+    .unwrap();
+    get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/nowhere",
+        Some(&basic()),
+        &roots,
+    )
+    .unwrap();
     let log = mock.requests();
     assert_eq!(log.len(), 2);
     assert_eq!(log[0].method, "GET");
@@ -223,21 +291,56 @@ fn page_pagination_with_link_headers_and_an_inclusive_filter() {
     let (_dir, mock) = start();
     let roots = ca_roots(&mock);
     let a = Some(basic());
-    let r = get(&mock, true, "acme.example.com", "/v2/items", a.as_deref(), &roots).unwrap();
+    let r = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v2/items",
+        a.as_deref(),
+        &roots,
+    )
+    .unwrap();
     assert_eq!(ids(&r.body), ["it_0", "it_1", "it_2"]);
     let next = r.header("link").unwrap();
-    assert_eq!(next, "<https://acme.example.com/v2/items?page=2>; rel=\"next\"");
-    let r = get(&mock, true, "acme.example.com", "/v2/items?page=3", a.as_deref(), &roots).unwrap();
+    assert_eq!(
+        next,
+        "<https://acme.example.com/v2/items?page=2>; rel=\"next\""
+    );
+    let r = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v2/items?page=3",
+        a.as_deref(),
+        &roots,
+    )
+    .unwrap();
     assert_eq!(ids(&r.body), ["it_6"]);
     assert_eq!(r.header("link"), None, "no next link on the last page");
 
     // Inclusive: the record at the bound comes again.
-    let r = get(&mock, true, "acme.example.com", "/v2/items?updated_since=2025-01-06T00:00:00Z&per_page=10", a.as_deref(), &roots).unwrap();
+    let r = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v2/items?updated_since=2025-01-06T00:00:00Z&per_page=10",
+        a.as_deref(),
+        &roots,
+    )
+    .unwrap();
     assert_eq!(ids(&r.body), ["it_5", "it_6"]);
 
     // A scenario adds records that appear later.
     mock.activate("more").unwrap();
-    let r = get(&mock, true, "acme.example.com", "/v2/items?updated_since=2025-01-07T00:00:00Z", a.as_deref(), &roots).unwrap();
+    let r = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v2/items?updated_since=2025-01-07T00:00:00Z",
+        a.as_deref(),
+        &roots,
+    )
+    .unwrap();
     assert_eq!(ids(&r.body), ["it_6", "it_new"]);
 }
 
@@ -246,31 +349,91 @@ fn cursor_and_next_url_pagination() {
     let (_dir, mock) = start();
     let roots = ca_roots(&mock);
     let a = Some(basic());
-    let r = get(&mock, true, "acme.example.com", "/v1/charges", a.as_deref(), &roots).unwrap();
+    let r = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v1/charges",
+        a.as_deref(),
+        &roots,
+    )
+    .unwrap();
     assert_eq!(ids(&r.body), ["it_0", "it_1", "it_2"]);
-    assert_eq!((r.body["object"].clone(), r.body["has_more"].clone()), (json!("list"), json!(true)));
-    let r = get(&mock, true, "acme.example.com", "/v1/charges?starting_after=it_5&limit=5", a.as_deref(), &roots).unwrap();
+    assert_eq!(
+        (r.body["object"].clone(), r.body["has_more"].clone()),
+        (json!("list"), json!(true))
+    );
+    let r = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v1/charges?starting_after=it_5&limit=5",
+        a.as_deref(),
+        &roots,
+    )
+    .unwrap();
     assert_eq!(ids(&r.body), ["it_6"]);
     assert_eq!(r.body["has_more"], false);
-    let r = get(&mock, true, "acme.example.com", "/v1/charges?created%5Bgte%5D=1700000050", a.as_deref(), &roots).unwrap();
+    let r = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v1/charges?created%5Bgte%5D=1700000050",
+        a.as_deref(),
+        &roots,
+    )
+    .unwrap();
     assert_eq!(ids(&r.body), ["it_5", "it_6"], "numeric, inclusive");
 
-    let r = get(&mock, true, "acme.example.com", "/v2/users", a.as_deref(), &roots).unwrap();
+    let r = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v2/users",
+        a.as_deref(),
+        &roots,
+    )
+    .unwrap();
     assert_eq!(ids(&r.body), ["it_0", "it_1", "it_2", "it_3"]);
     assert_eq!(r.body["next_page"], 2);
     assert_eq!(r.body["total_pages"], 2);
-    assert_eq!(r.body["links"]["next"], "https://acme.example.com/v2/users?page=2");
-    let r = get(&mock, true, "acme.example.com", "/v2/users?page=2", a.as_deref(), &roots).unwrap();
+    assert_eq!(
+        r.body["links"]["next"],
+        "https://acme.example.com/v2/users?page=2"
+    );
+    let r = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v2/users?page=2",
+        a.as_deref(),
+        &roots,
+    )
+    .unwrap();
     assert_eq!(ids(&r.body), ["it_4", "it_5", "it_6"]);
-    assert_eq!((r.body["next_page"].clone(), r.body["links"]["next"].clone()), (Value::Null, Value::Null));
+    assert_eq!(
+        (r.body["next_page"].clone(), r.body["links"]["next"].clone()),
+        (Value::Null, Value::Null)
+    );
 }
 
 #[test]
 fn a_bad_credential_gets_401_with_the_spec_body() {
     let (_dir, mock) = start();
     let roots = ca_roots(&mock);
-    let r = get(&mock, true, "acme.example.com", "/v2/me", Some("Basic d3Jvbmc6"), &roots).unwrap();
-    assert_eq!((r.status, r.body), (401, json!({"code": "invalid_credentials"})));
+    let r = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v2/me",
+        Some("Basic d3Jvbmc6"),
+        &roots,
+    )
+    .unwrap();
+    assert_eq!(
+        (r.status, r.body),
+        (401, json!({"code": "invalid_credentials"}))
+    );
     let r = get(&mock, true, "acme.example.com", "/v2/me", None, &roots).unwrap();
     assert_eq!(r.status, 401);
 }
@@ -282,21 +445,65 @@ fn rate_limits_and_server_errors_follow_their_scenarios() {
     let a = Some(basic());
     mock.activate("limited").unwrap();
     for _ in 0..2 {
-        let r = get(&mock, true, "acme.example.com", "/v2/items", a.as_deref(), &roots).unwrap();
+        let r = get(
+            &mock,
+            true,
+            "acme.example.com",
+            "/v2/items",
+            a.as_deref(),
+            &roots,
+        )
+        .unwrap();
         assert_eq!((r.status, r.header("retry-after")), (429, Some("7")));
     }
-    let r = get(&mock, true, "acme.example.com", "/v2/items", a.as_deref(), &roots).unwrap();
+    let r = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v2/items",
+        a.as_deref(),
+        &roots,
+    )
+    .unwrap();
     assert_eq!(r.status, 200, "only the first 2 calls are limited");
 
     mock.activate("down").unwrap();
-    let r = get(&mock, true, "acme.example.com", "/v2/me", a.as_deref(), &roots).unwrap();
+    let r = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v2/me",
+        a.as_deref(),
+        &roots,
+    )
+    .unwrap();
     assert_eq!(r.status, 200, "the first call is good (after: 1)");
     for _ in 0..3 {
-        let r = get(&mock, true, "acme.example.com", "/v2/me", a.as_deref(), &roots).unwrap();
+        let r = get(
+            &mock,
+            true,
+            "acme.example.com",
+            "/v2/me",
+            a.as_deref(),
+            &roots,
+        )
+        .unwrap();
         assert_eq!(r.status, 500);
     }
     mock.deactivate("down");
-    let r = get(&mock, true, "acme.example.com", "/v2/me", a.as_deref(), &roots).unwrap();
+    let r = get(
+        &mock,
+        true,
+        "acme.example.com",
+        "/v2/me",
+        a.as_deref(),
+        &roots,
+    )
+    .unwrap();
     assert_eq!(r.status, 200);
-    assert!(mock.activate("nope").unwrap_err().to_string().contains("\"nope\""));
+    assert!(mock
+        .activate("nope")
+        .unwrap_err()
+        .to_string()
+        .contains("\"nope\""));
 }

@@ -281,9 +281,10 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     let work = s.work_dir();
     let connector_dir = s.connector_dir()?;
     let catalog_path = work.join(CATALOG);
-    let mock = match args.mock {
-        true => Some(super::mock::MockRun::start(&connector_dir, &args.scenario)?),
-        false => None,
+    let mock = if args.mock {
+        Some(super::mock::MockRun::start(&connector_dir, &args.scenario)?)
+    } else {
+        None
     };
     if mock.is_none() && !catalog_path.exists() {
         bail!(

@@ -54,7 +54,10 @@ fn last_line(args: &[&str]) -> String {
     let started = Instant::now();
     let out = xtask(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "cargo xtask {args:?} failed:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "cargo xtask {args:?} failed:\n{stderr}"
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     eprintln!("cargo xtask {args:?}: {:.1?}", started.elapsed());
     stdout
