@@ -103,8 +103,9 @@ fn provision_shipped(connectors: &Path, force: bool) -> anyhow::Result<()> {
             .with_context(|| format!("cannot provision the upstream connector of {name}"))?
         {
             Some(p) if p.installed => eprintln!(
-                "setup: {name}: installed in {:.0}s",
-                started.elapsed().as_secs_f64()
+                "setup: {name}: installed in {:.0}s into {}",
+                started.elapsed().as_secs_f64(),
+                p.venv.display()
             ),
             Some(_) => {}
             None => eprintln!("setup: {name}: names no upstream package (connector.json has no \"upstream\")"),
