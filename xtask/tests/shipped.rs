@@ -3,7 +3,7 @@
 //! recording with no Python started (the entrypoint is `/bin/false`): the
 //! form is usable (documentation URL, secrets marked, no Airbyte-only
 //! keywords, OAuth2 where upstream offers it). Connectors that discover
-//! without their API (stripe, intercom, zendesk-support) then discover through
+//! without their API (stripe, intercom, harvest) then discover through
 //! the binary against their real upstream, provisioned from the lock file:
 //! every binding has a key, its resource path is `[stream]`, and only the
 //! selected streams are enabled.
@@ -93,6 +93,11 @@ fn offline() -> Vec<(&'static str, Value, &'static [&'static str])> {
             "source-intercom",
             json!({"start_date": "2024-01-01T00:00:00Z", "credentials": {"access_token": "dG9rOjAxMjM0NTY3ODlhYmNkZWY6MTIzNDU2Nzg5MA=="}}),
             &["contacts", "conversations", "companies"],
+        ),
+        (
+            "source-harvest",
+            json!({"account_id": "1234567", "replication_start_date": "2024-01-01T00:00:00Z", "credentials": {"auth_type": "Token", "api_token": "0123456789.pt.abcdefghijklmnopqrstuvwxyz0123456789"}}),
+            &["clients", "time_entries", "time_projects", "company"],
         ),
     ]
 }
