@@ -25,7 +25,9 @@ use patches::{Normalization, OAuth2, SchemaNormalization};
 use serde_json::Value;
 
 mod generate;
+pub mod upstream;
 pub use generate::{generate, render, Generated};
+pub use upstream::Upstream;
 
 /// `connectors/<name>/connector.json`: the upstream image and how to run it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -45,6 +47,10 @@ pub struct ConnectorJson {
     /// Image labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// The PyPI package that runs the connector locally (`cargo xtask
+    /// provision`); connectors without it need `--entrypoint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<Upstream>,
 }
 
 impl ConnectorJson {
@@ -372,6 +378,19 @@ fn check_oauth2(cx: &mut Ctx, v: Value) -> OAuth2<Value> {
     }
 }
 
+/// Takes `upstream` out of a `connector.json` value and parses it, so its
+/// problems name their own pointer.
+fn upstream_of(cx: &mut Ctx, v: &mut Value) -> Option<Upstream> {
+    let up = v.as_object_mut()?.remove("upstream")?;
+    match serde_json::from_value::<Upstream>(up) {
+        Ok(u) => Some(u),
+        Err(e) => {
+            cx.err(CONNECTOR_JSON, "/upstream", format!("{e}; write {{\"package\": \"airbyte-source-x\", \"version\": \"1.2.3\", \"python\": \"3.11\", \"lock\": \"{}\"}} (optional: \"command\", \"pins\")", upstream::DEFAULT_LOCK));
+            None
+        }
+    }
+}
+
 /// Reads and validates `dir` (a connector folder), reporting every problem at once.
 pub fn load(dir: &Path) -> Result<Loaded, Problems> {
     let name = dir
@@ -407,9 +426,10 @@ pub fn load(dir: &Path) -> Result<Loaded, Problems> {
             "missing; write {\"base_image\": \"airbyte/source-x:1.2.3\", \"entrypoint\": \"python /airbyte/integration_code/main.py\", \"env\": {}, \"has_code\": false, \"labels\": {}}",
         ),
         None => {}
-        Some(v) => match serde_json::from_value::<ConnectorJson>(v) {
-            Err(e) => cx.err(CONNECTOR_JSON, "(root)", format!("{e}; it needs string \"base_image\" and \"entrypoint\", and string maps \"env\" and \"labels\"")),
-            Ok(c) => {
+        Some(mut v) => match (upstream_of(&mut cx, &mut v), serde_json::from_value::<ConnectorJson>(v)) {
+            (_, Err(e)) => cx.err(CONNECTOR_JSON, "(root)", format!("{e}; it needs string \"base_image\" and \"entrypoint\", and string maps \"env\" and \"labels\"")),
+            (up, Ok(mut c)) => {
+                c.upstream = up;
                 // No tag check: the corpus has `"base"` (a connector with code,
                 // built FROM its own stage) and `...:patched`.
                 if c.base_image.trim().is_empty() {
@@ -418,6 +438,9 @@ pub fn load(dir: &Path) -> Result<Loaded, Problems> {
                 match c.entrypoint_argv() {
                     Ok(argv) => entrypoint = argv,
                     Err(e) => cx.err(CONNECTOR_JSON, "/entrypoint", format!("{:?} is not a shell-words command ({e}); fix its quoting", c.entrypoint)),
+                }
+                if let Some(up) = &c.upstream {
+                    cx.problems.extend(upstream::check(dir, &name, &c.base_image, up));
                 }
                 connector = Some(c);
             }
@@ -806,7 +829,8 @@ fn check_names(cx: &mut Ctx) {
         return;
     };
     for (name, is_dir) in names {
-        if name.starts_with('.') || TOP_LEVEL.contains(&name.as_str()) {
+        // `*.lock.txt`: lock files named by connector.json `upstream.lock`.
+        if name.starts_with('.') || TOP_LEVEL.contains(&name.as_str()) || name.ends_with(".lock.txt") {
             continue;
         }
         if is_dir {

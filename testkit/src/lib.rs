@@ -4,6 +4,8 @@
 //!   [`shared`] and return early when it is `None`; it prints a clear skip line.
 //! - The pinned Airbyte connectors are installed by `cargo xtask setup` under
 //!   `.venvs/`; [`faker`] panics with the command to run when they are missing.
+//! - Shipped connectors run their upstream from the venv `cargo xtask
+//!   provision` installs: [`provision`] gives its entrypoint command.
 
 use std::path::{Path, PathBuf};
 
@@ -75,4 +77,29 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
         }
     }
+}
+
+/// The command running the upstream Airbyte connector of `connectors/<name>`,
+/// installed into its cached venv by `cargo xtask provision <name>` (a no-op
+/// when the cache holds it): that command's last stdout line. Panics with the
+/// provisioner's own error when it fails.
+pub fn provision(name: &str) -> String {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["run", "--quiet", "-p", "xtask", "--", "provision", name])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("cannot run `cargo run -p xtask -- provision`");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "`cargo xtask provision {name}` failed ({}): its error is above",
+        out.status
+    );
+    stdout
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("`cargo xtask provision {name}` printed no entrypoint"))
+        .to_string()
 }

@@ -44,7 +44,8 @@ pub struct RecordSpecArgs {
     name: String,
     /// The upstream connector's command (shell words), e.g.
     /// `.venvs/faker-7.2.1/bin/source-faker`; `spec` is appended. Without it,
-    /// runs the connector.json `base_image` with Docker.
+    /// runs the connector.json `upstream` package (provisioned), else the
+    /// `base_image` with Docker.
     #[arg(long, value_name = "CMD")]
     entrypoint: Option<String>,
     /// Folder holding connector folders
@@ -83,7 +84,7 @@ const GNU: &str = "x86_64-unknown-linux-gnu";
 const PROFILE: &str = "connector";
 
 /// Loads and validates one connector folder; prints its warnings to stderr.
-fn load(dir: &Path) -> anyhow::Result<codegen::Loaded> {
+pub(crate) fn load(dir: &Path) -> anyhow::Result<codegen::Loaded> {
     let loaded = codegen::load(dir).map_err(|p| anyhow::anyhow!("{p}"))?;
     for w in &loaded.warnings {
         eprintln!("warning: {}: {w}", dir.display());
@@ -343,7 +344,13 @@ pub fn record_spec(args: RecordSpecArgs) -> anyhow::Result<()> {
     let connector: codegen::ConnectorJson = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a valid connector.json", cj_path.display()))?;
 
-    let mut cmd = match &args.entrypoint {
+    // Without --entrypoint: the connector.json `upstream` package, provisioned.
+    let entrypoint = match &args.entrypoint {
+        Some(ep) => Some(ep.clone()),
+        None if connector.upstream.is_some() => crate::provision::entrypoint(&dir, None)?,
+        None => None,
+    };
+    let mut cmd = match &entrypoint {
         Some(ep) => {
             let argv = codegen::split_command(ep)
                 .with_context(|| format!("--entrypoint {ep:?} is not a shell-words command"))?;

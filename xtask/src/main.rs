@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod build;
+mod provision;
 mod setup;
 mod workflow;
 
@@ -47,6 +48,8 @@ enum Command {
     CiMatrix(workflow::CiMatrixArgs),
     /// Compare a connector with an upstream checkout, file by file
     Pull(workflow::PullArgs),
+    /// Install a connector's upstream package into its cached venv; prints the entrypoint command last
+    Provision(provision::ProvisionArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -66,6 +69,7 @@ fn main() -> std::process::ExitCode {
         Command::Capture(a) => workflow::capture(a),
         Command::CiMatrix(a) => workflow::ci_matrix(a),
         Command::Pull(a) => workflow::pull(a),
+        Command::Provision(a) => provision::provision_cmd(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

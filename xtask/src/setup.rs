@@ -2,7 +2,9 @@
 //! README's two commands.
 //!
 //! `setup` installs the pinned Airbyte connectors the tests drive into Python
-//! virtualenvs under `.venvs/` (ignored by git). Each venv is installed from a
+//! virtualenvs under `.venvs/` (ignored by git), then provisions the upstream
+//! venv of every shipped connector (`connectors/*/connector.json` `upstream`,
+//! cached outside the worktree: see `provision.rs`). Each venv is installed from a
 //! full `pip freeze` kept in `xtask/python/`, and is marked complete by a stamp
 //! file holding the hash of that list, written last: an interrupted install has
 //! no stamp and is redone from scratch, a changed pin list reinstalls.
@@ -83,6 +85,34 @@ pub fn setup(args: SetupArgs) -> anyhow::Result<()> {
     let root = crate::workspace_root();
     for venv in VENVS {
         install(&root, venv, &args)?;
+    }
+    provision_shipped(&crate::build::default_connectors_dir(), args.force)
+}
+
+/// Provisions the upstream venv of every connector folder whose
+/// connector.json names an `upstream` package (cached; see `provision.rs`).
+fn provision_shipped(connectors: &Path, force: bool) -> anyhow::Result<()> {
+    let mut names: Vec<String> = std::fs::read_dir(connectors)
+        .with_context(|| format!("cannot list {}", connectors.display()))?
+        .flatten()
+        .filter(|e| e.path().join(codegen::CONNECTOR_JSON).is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for (i, name) in names.iter().enumerate() {
+        eprintln!("setup: [{}/{}] {name}", i + 1, names.len());
+        let started = std::time::Instant::now();
+        match crate::provision::provision(&connectors.join(name), force)
+            .with_context(|| format!("cannot provision the upstream connector of {name}"))?
+        {
+            Some(p) if p.installed => eprintln!(
+                "setup: {name}: installed in {:.0}s into {}",
+                started.elapsed().as_secs_f64(),
+                p.venv.display()
+            ),
+            Some(_) => {}
+            None => eprintln!("setup: {name}: names no upstream package (connector.json has no \"upstream\")"),
+        }
     }
     Ok(())
 }

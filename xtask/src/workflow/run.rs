@@ -20,8 +20,9 @@ pub struct Session {
     /// Connector folder, e.g. `source-freshdesk`
     name: String,
     /// Command running the upstream Airbyte connector installed locally
-    /// (e.g. `.venvs/faker-7.2.1/bin/source-faker`); without it the binary
-    /// runs the entrypoint of connector.json, as inside the image
+    /// (e.g. `.venvs/faker-7.2.1/bin/source-faker`); without it, the
+    /// connector.json `upstream` package (installed on first use, cached),
+    /// else the entrypoint of connector.json, as inside the image
     #[arg(long, value_name = "CMD", env = "ATF_ENTRYPOINT")]
     entrypoint: Option<String>,
     /// Folder for the config, discovered catalog and captured documents
@@ -93,10 +94,10 @@ impl Session {
             push: false,
         })
         .with_context(|| format!("cannot build connector \"{}\"", self.name))?;
-        Ok(Connector {
-            binary,
-            entrypoint: self.entrypoint.clone(),
-        })
+        // Without --entrypoint: the connector.json `upstream` package, provisioned.
+        let entrypoint =
+            crate::provision::entrypoint(&self.connector_dir()?, self.entrypoint.as_deref())?;
+        Ok(Connector { binary, entrypoint })
     }
 }
 

@@ -133,7 +133,8 @@ pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
             args.version
         );
     };
-    if old == args.version && !args.breaking {
+    let has_upstream = connector.get("upstream").is_some();
+    if old == args.version && !args.breaking && !has_upstream {
         bail!(
             "connector \"{}\" is already at upstream version \"{old}\" ({})",
             args.name,
@@ -173,6 +174,14 @@ pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
             "image label io.airbyte.version {current} -> {next}"
         ));
     }
+    // connector.json `upstream`: the same version of the PyPI package, its
+    // lock re-resolved (an unchanged version only re-resolves the lock).
+    if has_upstream {
+        connector["upstream"]["version"] = json!(args.version);
+        let up: codegen::Upstream = serde_json::from_value(connector["upstream"].clone())
+            .with_context(|| format!("{} /upstream is not valid", path.display()))?;
+        crate::provision::relock(&args.name, &up, &args.version, &dir.join(&up.lock))?;
+    }
     write_json(&path, &connector)?;
 
     eprintln!("{}: {image} -> {new_image}", args.name);
@@ -180,7 +189,15 @@ pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
         eprintln!("{}: {note}", args.name);
     }
     let recorded = dir.join("spec.recorded.json");
-    if recorded.exists() {
+    if has_upstream {
+        if old != args.version && recorded.exists() {
+            eprintln!(
+                "{} was recorded from upstream {old} and is now stale: re-record it with\n  cargo xtask record-spec {} (runs the newly locked upstream)",
+                recorded.display(),
+                args.name
+            );
+        }
+    } else if recorded.exists() {
         eprintln!(
             "{} was recorded from upstream {old} and is now stale: re-record it from version {} with\n  cargo xtask record-spec {} --entrypoint CMD\n(CMD runs the new upstream connector, e.g. the {} command of `pip install airbyte-{}=={}`)",
             recorded.display(),
