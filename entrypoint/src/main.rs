@@ -4,5 +4,12 @@
 include!(concat!(env!("OUT_DIR"), "/connector.rs"));
 
 fn main() -> std::process::ExitCode {
-    runtime::main(&CONNECTOR)
+    runtime::main_built(
+        &CONNECTOR,
+        runtime::Build {
+            version: env!("CARGO_PKG_VERSION"),
+            // Set by build.rs: the git commit, or `unknown` without git.
+            commit: env!("ATF_GIT_COMMIT"),
+        },
+    )
 }

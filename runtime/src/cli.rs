@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::{Error, Options};
 
@@ -37,6 +37,49 @@ pub struct Args {
     #[arg(long = "idle-timeout", env = "AIRBYTE_TO_FLOW_IDLE_TIMEOUT", default_value = "1h",
           value_parser = parse_duration, value_name = "DURATION")]
     pub idle_timeout: Duration,
+}
+
+/// What a binary was built from: the project version and git commit. Set by
+/// the binary's crate (`entrypoint/build.rs` puts the commit in with
+/// `env!`), never by generated code, which must not change with the commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Build {
+    /// The project (workspace) version, e.g. `0.1.0`.
+    pub version: &'static str,
+    /// `git rev-parse HEAD` of the tree it was built from, or `unknown`.
+    pub commit: &'static str,
+}
+
+impl Build {
+    /// A binary that does not know its commit.
+    pub const UNKNOWN: Build = Build {
+        version: env!("CARGO_PKG_VERSION"),
+        commit: "unknown",
+    };
+}
+
+/// The name `--version` and usage show: the connector's, or the generic binary's.
+fn display_name(connector: &patches::Connector) -> &'static str {
+    if connector.name.is_empty() {
+        "airbyte-to-flow"
+    } else {
+        connector.name
+    }
+}
+
+/// What follows the name in `--version`: the upstream image and its version,
+/// and the project version and commit the binary was built from.
+pub fn version_text(connector: &patches::Connector, build: Build) -> String {
+    let project = format!("airbyte-to-flow {}, commit {}", build.version, build.commit);
+    let image = connector.upstream.image;
+    if image.is_empty() {
+        return format!(
+            "{} (generic: no connector baked in, run with --connector-entrypoint; {project})",
+            build.version
+        );
+    }
+    let (repo, tag) = image.rsplit_once(':').unwrap_or((image, "untagged"));
+    format!("{tag} (upstream {repo} {tag}, image {image}; built by {project})")
 }
 
 /// `90s`, `30m`, `1h`, `1h 30m` or a plain number of seconds.
@@ -99,15 +142,27 @@ fn init_logging(level: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn main(connector: &'static patches::Connector) -> std::process::ExitCode {
+pub fn main(connector: &'static patches::Connector, build: Build) -> std::process::ExitCode {
     use std::process::ExitCode;
-    let args = Args::parse();
+    let version: &'static str = Box::leak(version_text(connector, build).into_boxed_str());
+    let matches = Args::command()
+        .name(display_name(connector))
+        .version(version)
+        .get_matches();
+    let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Err(err) = init_logging(&args.log_level) {
         eprintln!("error: {err}");
         return ExitCode::from(2);
     }
     if args.describe {
-        let text = serde_json::to_string_pretty(connector).expect("the description serializes");
+        // The description, and what the binary was built from beside it.
+        let mut described = serde_json::to_value(connector).expect("the description serializes");
+        described["built_from"] = serde_json::json!({
+            "project": "airbyte-to-flow",
+            "version": build.version,
+            "commit": build.commit,
+        });
+        let text = serde_json::to_string_pretty(&described).expect("the description serializes");
         println!("{text}");
         return ExitCode::SUCCESS;
     }

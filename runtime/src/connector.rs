@@ -84,6 +84,11 @@ pub struct Process {
     pub last_error: Option<String>,
     /// The command, for messages (`read`, `discover`, ...).
     pub command: &'static str,
+    /// The connector wrote something on stdout: it got as far as speaking
+    /// the Airbyte protocol (a crash at import writes nothing there).
+    spoke: bool,
+    /// The connector's folder name, for the hint of a pre-protocol crash.
+    name: String,
 }
 
 /// Start `entrypoint... <command> <args...>`.
@@ -142,6 +147,8 @@ pub fn spawn(
         stderr_tail,
         last_error: None,
         command,
+        spoke: false,
+        name: connector.name.to_string(),
     })
 }
 
@@ -168,6 +175,7 @@ impl Process {
             }
         }
         .map_err(Error::io("reading the connector's stdout"))?;
+        self.spoke |= n != 0;
         Ok(n != 0)
     }
 
@@ -184,7 +192,11 @@ impl Process {
         }
         buf.reserve(min_spare);
         match tokio::time::timeout(self.idle, self.stdout.get_mut().read_buf(buf)).await {
-            Ok(r) => r.map_err(Error::io("reading the connector's stdout")),
+            Ok(r) => {
+                let n = r.map_err(Error::io("reading the connector's stdout"))?;
+                self.spoke |= n != 0;
+                Ok(n)
+            }
             Err(_) => {
                 tracing::error!(
                     idle_timeout = %humantime::format_duration(self.idle),
@@ -220,6 +232,7 @@ impl Process {
         .await
         .transpose()
         .map_err(Error::io("reading the connector's stdout"))
+        .inspect(|n| self.spoke |= n.is_some_and(|n| n != 0))
     }
 
     /// Move what [`Process::next_line`]'s buffer still holds into `buf`.
@@ -230,6 +243,7 @@ impl Process {
         }
         buf.extend_from_slice(self.stdout.buffer());
         std::pin::Pin::new(&mut self.stdout).consume(n);
+        self.spoke = true;
         Some(n)
     }
 
@@ -268,6 +282,7 @@ impl Process {
         let exit_code = exit_code(status);
         let message = match self.last_error.take() {
             Some(m) => m,
+            None if !self.spoke => self.pre_protocol_failure(exit_code),
             None => {
                 let tail = self.stderr_tail.lock().unwrap().take();
                 match tail {
@@ -286,6 +301,32 @@ impl Process {
             message,
             exit_code: Some(exit_code),
         })
+    }
+}
+
+impl Process {
+    /// The one-line reason of a connector that exited before writing anything
+    /// on stdout: it never got to the Airbyte protocol, which for a Python
+    /// connector means its install is broken (an import error, a missing
+    /// module, a dependency resolved to an incompatible version), or the
+    /// command is not the connector.
+    fn pre_protocol_failure(&self, exit_code: i32) -> String {
+        let tail = self.stderr_tail.lock().unwrap().take();
+        let said = match &tail {
+            Some(t) => format!("its last stderr line: {t:?}"),
+            None => "and wrote nothing on stderr either".to_string(),
+        };
+        let provision = if self.name.is_empty() {
+            String::new()
+        } else {
+            format!(", e.g. `cargo xtask provision {}`", self.name)
+        };
+        format!(
+            "the Airbyte connector failed before it spoke the Airbyte protocol: `{}` exited with code {exit_code} without writing anything on stdout; {said}; \
+             this usually means its install is broken (an import error or missing module: a dependency resolved to an incompatible version): \
+             install it from pinned dependencies (the connector's lock file{provision}), or check --connector-entrypoint / AIRBYTE_ENTRYPOINT",
+            self.command
+        )
     }
 }
 

@@ -25,7 +25,7 @@ mod protocol;
 mod splice;
 pub mod state;
 
-pub use cli::{parse_duration, Args};
+pub use cli::{parse_duration, version_text, Args, Build};
 pub use error::Error;
 
 use std::time::Duration;
@@ -65,7 +65,13 @@ impl Default for Options {
 /// requests from stdin until EOF, and returns the process exit code (the
 /// connector's own exit code when it failed).
 pub fn main(connector: &'static patches::Connector) -> std::process::ExitCode {
-    cli::main(connector)
+    cli::main(connector, Build::UNKNOWN)
+}
+
+/// [`main`] for a binary that knows what it was built from (its `--version`
+/// and `--describe` say so).
+pub fn main_built(connector: &'static patches::Connector, build: Build) -> std::process::ExitCode {
+    cli::main(connector, build)
 }
 
 /// Serve requests read from `input` (JSON lines) until EOF, writing responses

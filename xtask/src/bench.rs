@@ -319,6 +319,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     if !args.no_build && args.binary.is_none() {
+        eprintln!("bench: compiling airbyte-to-flow with the connector profile (cargo build --profile connector -p runtime)");
         let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .args([
                 "build",
@@ -360,7 +361,11 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
     let (mut cat, mut ours, mut ours_small) = (Vec::new(), Vec::new(), Vec::new());
     let mut counts = (0, 0);
-    for _ in 0..runs {
+    for i in 0..runs {
+        eprintln!(
+            "bench: run {}/{runs}: cat, 100k records, 10k records",
+            i + 1
+        );
         cat.push(run_cat(&full)?);
         let (s, c, k) = run_binary(&bin, &fake, &request, &full)?;
         ours.push(s);

@@ -85,7 +85,12 @@ const PROFILE: &str = "connector";
 
 /// Loads and validates one connector folder; prints its warnings to stderr.
 pub(crate) fn load(dir: &Path) -> anyhow::Result<codegen::Loaded> {
-    let loaded = codegen::load(dir).map_err(|p| anyhow::anyhow!("{p}"))?;
+    let loaded = codegen::load(dir).map_err(|p| {
+        anyhow::anyhow!(
+            "{p}\n(each line is FILE: WHERE: PROBLEM, FILE relative to the connector folder, \
+             WHERE a JSON pointer into it, line:col, or (file) for the file as a whole)"
+        )
+    })?;
     for w in &loaded.warnings {
         eprintln!("warning: {}: {w}", dir.display());
     }
@@ -180,6 +185,18 @@ pub fn dockerfile(name: &str, c: &codegen::ConnectorJson) -> String {
     out
 }
 
+/// The environment variable that asks for a dev build (see [`dev_build`]).
+pub const DEV_PROFILE_ENV: &str = "ATF_CONNECTOR_PROFILE";
+
+/// `ATF_CONNECTOR_PROFILE=dev` (what `cargo xtask demo` sets): the binary is
+/// built with cargo's dev profile for this machine, without `--target`, so
+/// it reuses every dependency that compiling xtask and `cargo xtask test`
+/// build (same profile, same target folder) instead of compiling them again
+/// optimized for the connector target. Not static: for local runs only.
+fn dev_build() -> bool {
+    std::env::var(DEV_PROFILE_ENV).is_ok_and(|v| v == "dev")
+}
+
 fn docker_available() -> bool {
     Command::new("docker")
         .arg("info")
@@ -205,6 +222,18 @@ pub fn build_connector(opts: &BuildOptions) -> anyhow::Result<PathBuf> {
     let name = &opts.name;
     let dir = opts.connectors_dir.join(name);
     let started = std::time::Instant::now();
+    if !dir.is_dir() {
+        let hint = crate::workflow::Hint {
+            connectors_dir: Some(opts.connectors_dir.clone())
+                .filter(|d| *d != default_connectors_dir()),
+            ..Default::default()
+        };
+        return Err(crate::workflow::unknown_connector(
+            &opts.connectors_dir,
+            name,
+            &hint,
+        ));
+    }
     let loaded = load(&dir)?;
     let code = codegen::render(&loaded);
     let connector = loaded.connector;
@@ -228,32 +257,49 @@ pub fn build_connector(opts: &BuildOptions) -> anyhow::Result<PathBuf> {
         if wrote { "changed" } else { "unchanged" }
     );
 
+    let dev = dev_build();
     let triple = if musl_installed() { MUSL } else { GNU };
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cargo
-        .current_dir(crate::workspace_root())
-        .args([
-            "build",
-            "--profile",
-            PROFILE,
-            "-p",
-            "entrypoint",
-            "--target",
-            triple,
-        ])
-        .env("ATF_CONNECTOR_RS", &gen_path)
-        .stdout(Stdio::null());
-    if triple == MUSL {
-        eprintln!("build: {name}: static binary for {MUSL} (the musl target is installed)");
+    if dev {
+        eprintln!("build: {name}: {DEV_PROFILE_ENV}=dev: a dev build for this machine (cargo's dev profile, no --target, not static: not for images)");
+        cargo
+            .current_dir(crate::workspace_root())
+            .args(["build", "-p", "entrypoint"])
+            .env("ATF_CONNECTOR_RS", &gen_path)
+            .stdout(Stdio::null());
     } else {
-        eprintln!("build: {name}: {MUSL} is not installed (`rustup target add {MUSL}`): static glibc binary for {GNU} with -C target-feature=+crt-static");
-        cargo.env(
-            "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
-            "-C target-feature=+crt-static",
-        );
+        cargo
+            .current_dir(crate::workspace_root())
+            .args([
+                "build",
+                "--profile",
+                PROFILE,
+                "-p",
+                "entrypoint",
+                "--target",
+                triple,
+            ])
+            .env("ATF_CONNECTOR_RS", &gen_path)
+            .stdout(Stdio::null());
+        if triple == MUSL {
+            eprintln!("build: {name}: static binary for {MUSL} (the musl target is installed)");
+        } else {
+            eprintln!("build: {name}: {MUSL} is not installed (`rustup target add {MUSL}`): static glibc binary for {GNU} with -C target-feature=+crt-static");
+            cargo.env(
+                "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+                "-C target-feature=+crt-static",
+            );
+        }
+        eprintln!(
+        "build: {name}: compiling with cargo (profile {PROFILE}, target {triple}): a first build compiles every dependency and takes minutes; later ones take seconds"
+    );
     }
     run(&mut cargo)?;
-    let built = target.join(triple).join(PROFILE).join("connector");
+    let built = if dev {
+        target.join("debug").join("connector")
+    } else {
+        target.join(triple).join(PROFILE).join("connector")
+    };
 
     let out = opts
         .out
@@ -268,12 +314,14 @@ pub fn build_connector(opts: &BuildOptions) -> anyhow::Result<PathBuf> {
     std::fs::rename(&tmp, &binary)
         .with_context(|| format!("cannot move {} to {}", tmp.display(), binary.display()))?;
     drop(lock);
-    let how = check_static(&binary)?;
-    eprintln!("build: {name}: static ({how})");
+    if !dev {
+        let how = check_static(&binary)?;
+        eprintln!("build: {name}: static ({how})");
+    }
 
     write_if_changed(&out.join("Dockerfile"), &dockerfile(name, &connector))?;
     let image = format!("ghcr.io/estuary/{name}:local");
-    if docker_available() {
+    if !dev && docker_available() {
         eprintln!("build: {name}: docker build -t {image} {}", out.display());
         run(Command::new("docker")
             .args(["build", "-t", &image])

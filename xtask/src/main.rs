@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod build;
 mod provision;
+mod progress;
 mod setup;
 mod workflow;
 

@@ -140,15 +140,17 @@ fn install(root: &Path, venv: &Venv, args: &SetupArgs) -> anyhow::Result<()> {
 
     run(Command::new(&args.python).args(["-m", "venv"]).arg(&dir))
         .with_context(|| format!("cannot create a virtualenv with `{}`: is Python 3.11 installed? (set --python or ATF_PYTHON)", args.python))?;
-    run(Command::new(dir.join("bin/pip"))
-        .args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-input",
-            "-r",
-        ])
-        .arg(&requirements))
+    let total = pins
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .count();
+    crate::progress::pip_install(
+        Command::new(dir.join("bin/pip"))
+            .args(["install", "--disable-pip-version-check", "--no-input", "-r"])
+            .arg(&requirements),
+        &format!("setup: {}", venv.name),
+        total,
+    )
     .with_context(|| format!("pip could not install {}", requirements.display()))?;
 
     if let Some(body) = venv.main_script {
@@ -225,9 +227,11 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     if let Some(name) = args.connector.as_deref().filter(|n| *n != "source-faker") {
         return demo_mock(name);
     }
+    eprintln!("demo: setup: the pinned faker connector (a Python venv under .venvs/)");
     setup_defaults()?;
     let root = crate::workspace_root();
-    let work = root.join("target/demo");
+    // Cargo's target folder, like every output ($CARGO_TARGET_DIR when set).
+    let work = crate::workflow::target_dir().join("demo");
     std::fs::create_dir_all(&work)?;
     let faker = root
         .join(".venvs")
@@ -247,6 +251,9 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
     let common = |cmd: &str| {
         let mut c = Command::new(&xtask);
+        // A dev build of the connector: it shares what compiling xtask (and
+        // later `cargo xtask test`) builds, instead of a first optimized build.
+        c.env(crate::build::DEV_PROFILE_ENV, "dev");
         c.arg(cmd)
             .arg("source-faker")
             .arg("--entrypoint")
@@ -278,7 +285,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
 /// `cargo xtask demo source-x`: the real connector captured against its mock
 /// API (`cargo xtask capture source-x --mock`), then its first documents.
 fn demo_mock(name: &str) -> anyhow::Result<()> {
-    let work = crate::workspace_root().join("target/demo").join(name);
+    let work = crate::workflow::target_dir().join("demo").join(name);
     std::fs::create_dir_all(&work)?;
     let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
     eprintln!("demo: cargo xtask capture {name} --mock (builds the connector binary, serves its mock API)");

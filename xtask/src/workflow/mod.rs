@@ -10,19 +10,22 @@
 //! the captured documents) live in a work folder, by default
 //! `target/workflow/<connector>/` (ignored by git, like all of `target/`).
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
 mod check;
 mod ci;
 mod mock;
+mod hint;
+mod logs;
 mod pull;
 mod run;
 mod stub;
 mod template;
 
 pub use ci::{ci_matrix, CiMatrixArgs};
+pub(crate) use hint::{unknown_connector, Hint};
 pub use pull::{pull, PullArgs};
 pub use run::{capture, discover, spec, CaptureArgs, DiscoverArgs, SpecArgs};
 pub use template::{bump, new_connector, BumpArgs, NewConnectorArgs};
@@ -48,19 +51,19 @@ impl Dirs {
         if dir.join("connector.json").is_file() {
             return Ok(dir);
         }
-        let hint = match name.strip_prefix("source-") {
-            None if self.connectors().join(format!("source-{name}")).is_dir() => {
-                format!("did you mean \"source-{name}\"?")
-            }
-            None => "connector folders are named source-NAME".to_string(),
-            Some(short) => {
-                format!("create it with `cargo xtask new-connector {short} VERSION`")
-            }
-        };
-        bail!(
-            "no connector \"{name}\": {} has no connector.json; {hint}",
-            dir.display()
-        )
+        Err(hint::unknown_connector(
+            &self.connectors(),
+            name,
+            &self.hint(),
+        ))
+    }
+
+    /// A hint builder repeating `--connectors-dir` when it was given.
+    pub fn hint(&self) -> Hint {
+        Hint {
+            connectors_dir: self.connectors_dir.clone(),
+            ..Hint::default()
+        }
     }
 }
 

@@ -2,8 +2,9 @@
 //! with Flow capture requests, as `flowctl` would.
 
 use super::check::{self, Binding};
+use super::logs;
 use super::stub;
-use super::{read_json, write_json, Dirs};
+use super::{read_json, write_json, Dirs, Hint};
 use crate::build::{build_connector, BuildOptions};
 use anyhow::{bail, Context};
 use clap::Args;
@@ -80,6 +81,16 @@ impl Session {
             .unwrap_or_else(|| super::target_dir().join("workflow").join(&self.name))
     }
 
+    /// Next-step hints repeating the flags given to this command.
+    fn hint(&self, config: Option<&Path>) -> Hint {
+        Hint {
+            connectors_dir: self.dirs.connectors_dir.clone(),
+            entrypoint: self.entrypoint.clone(),
+            work_dir: self.work_dir.clone(),
+            config: config.map(Path::to_path_buf),
+        }
+    }
+
     fn connector_dir(&self) -> anyhow::Result<PathBuf> {
         self.dirs.connector(&self.name)
     }
@@ -116,19 +127,24 @@ impl Connector {
         cmd
     }
 
-    /// Starts the binary with piped stdin and stdout; its logs go to our stderr.
-    fn spawn(&self) -> anyhow::Result<Child> {
+    /// Starts the binary with piped stdin and stdout; its logs go to our
+    /// stderr (`piped_stderr`: to a pipe, see [`logs::Relay`]).
+    fn spawn(&self, piped_stderr: bool) -> anyhow::Result<Child> {
         self.command()
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if piped_stderr {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .spawn()
             .with_context(|| format!("cannot run {}", self.binary.display()))
     }
 
     /// Sends one request, closes stdin and returns the response named `expect`.
     fn request(&self, request: &Value, expect: &str) -> anyhow::Result<Value> {
-        let mut child = self.spawn()?;
+        let mut child = self.spawn(false)?;
         let mut stdin = child.stdin.take().expect("piped");
         writeln!(stdin, "{request}")?;
         drop(stdin);
@@ -195,6 +211,9 @@ pub fn discover(args: DiscoverArgs) -> anyhow::Result<()> {
     let s = &args.session;
     let work = s.work_dir();
     s.connector_dir()?;
+    let again = s
+        .hint(args.config.as_deref())
+        .command("discover", &[&s.name]);
     let config_path = match &args.config {
         Some(path) => path.clone(),
         None => {
@@ -216,17 +235,14 @@ pub fn discover(args: DiscoverArgs) -> anyhow::Result<()> {
                     eprintln!("  optional, left out: {}", stub.optional.join(", "));
                 }
                 if stub::placeholders(&stub.config).is_empty() {
-                    eprintln!(
-                        "every value is a default: review them, then run `cargo xtask discover {}` again",
-                        s.name
-                    );
+                    eprintln!("every value is a default: review them, then run again:");
                 } else {
                     eprintln!(
-                        "fill in every \"{}...\" value (secret ones are marked), then run `cargo xtask discover {}` again",
+                        "fill in every \"{}...\" value (secret ones are marked), then run again:",
                         stub::PLACEHOLDER,
-                        s.name
                     );
                 }
+                eprintln!("next:\n  {again}");
                 println!("{}", path.display());
                 return Ok(());
             }
@@ -256,9 +272,10 @@ pub fn discover(args: DiscoverArgs) -> anyhow::Result<()> {
         );
     }
     eprintln!(
-        "wrote the discovered catalog to {}; next: cargo xtask capture {}",
+        "wrote the discovered catalog to {}\nnext:\n  {}",
         catalog_path.display(),
-        s.name
+        s.hint(args.config.as_deref())
+            .command("capture", &[&s.name])
     );
     println!("{}", catalog_path.display());
     Ok(())
@@ -281,6 +298,7 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     let s = &args.session;
     let work = s.work_dir();
     let connector_dir = s.connector_dir()?;
+    let hint = s.hint(args.config.as_deref());
     let catalog_path = work.join(CATALOG);
     let mock = if args.mock {
         Some(super::mock::MockRun::start(&connector_dir, &args.scenario)?)
@@ -289,9 +307,9 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     };
     if mock.is_none() && !catalog_path.exists() {
         bail!(
-            "no discovered catalog at {}: run `cargo xtask discover {}` first",
+            "no discovered catalog at {}: run `{}` first",
             catalog_path.display(),
-            s.name
+            hint.command("discover", &[&s.name])
         );
     }
     let catalog = match &mock {
@@ -352,11 +370,12 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
             },
         }));
     }
+    let bindings_len = bindings.len();
     if bindings.is_empty() {
         bail!(
-            "no enabled bindings in {}: enable some (\"disable\": false) or run `cargo xtask discover {}` again",
+            "no enabled bindings in {}: enable some (\"disable\": false) or run `{}` again",
             catalog_path.display(),
-            s.name
+            hint.command("discover", &[&s.name])
         );
     }
     let open = json!({"open": {
@@ -376,7 +395,16 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         std::fs::File::create(&docs_path)
             .with_context(|| format!("cannot write {}", docs_path.display()))?,
     );
-    let mut child = connector.spawn()?;
+    let tty = std::io::stderr().is_terminal();
+    eprintln!(
+        "capture: {}: {} binding(s), for at most {} (sooner when the connector finishes), documents into {}",
+        s.name,
+        bindings_len,
+        humantime::format_duration(Duration::from(args.duration)),
+        docs_path.display()
+    );
+    let mut child = connector.spawn(true)?;
+    let relay = logs::Relay::start(child.stderr.take().expect("piped"), tty);
     // The open request is the last request: closing stdin after it lets the
     // binary exit when its connector is done (it ignores EOF while capturing).
     {
@@ -395,7 +423,6 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         }
     });
 
-    let tty = std::io::stderr().is_terminal();
     let start = Instant::now();
     let deadline = start + Duration::from(args.duration);
     let mut stopped_at: Option<Instant> = None;
@@ -441,6 +468,7 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
                 humantime::format_duration(Duration::from(args.duration))
             );
             stopped_at = Some(now);
+            relay.stopping();
             terminate(&child);
         }
         if let Some(at) = stopped_at {
@@ -448,16 +476,31 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
                 let _ = child.kill();
             }
         }
+        // A line redrawn twice a second on a terminal; in CI, one every 10 s.
         if tty && now.duration_since(last_progress) >= Duration::from_millis(500) {
             last_progress = now;
             eprint!("\r\x1b[K{}", progress(&checks, total, start.elapsed()));
+        } else if !tty && now.duration_since(last_progress) >= Duration::from_secs(10) {
+            last_progress = now;
+            eprintln!(
+                "capture: {:.0?}: {}",
+                start.elapsed(),
+                progress(&checks, total, start.elapsed())
+            );
         }
     }
     let _ = reader.join();
     let status = child.wait()?;
+    let seen = relay.finish();
     docs_out.flush()?;
     if tty {
         eprintln!();
+    }
+    // What went wrong comes first, above the summary: a capture that got an
+    // error, or nothing, is a failed capture however it ended.
+    let failure = outcome(&seen, status, stopped_at.is_some(), total);
+    if let Some(f) = &failure {
+        eprintln!("error: {f}");
     }
     eprintln!(
         "captured {} ({checkpoints} checkpoint(s)) into {}",
@@ -509,23 +552,62 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
             }
         }
     }
-    if stopped_at.is_none() && !status.success() {
-        bail!("the connector failed ({status}) after {total} document(s): its log is above");
+    if let Some(f) = failure {
+        bail!("the capture of {} failed: {f}", s.name);
     }
     if violations {
         if args.write_patches {
             bail!(
-                "documents violated their schemas; the proposed patches are written: run `cargo xtask capture {}` again to check them (it rebuilds the connector)",
-                s.name
+                "documents violated their schemas; the proposed patches are written: run the capture again to check them (it rebuilds the connector)\nnext:\n  {}",
+                hint.command("capture", &[&s.name])
             );
         }
         bail!(
-            "documents violated their schemas: review the proposed patches above, then `cargo xtask capture {} --write-patches` writes them",
-            s.name
+            "documents violated their schemas: review the proposed patches above, then this writes them:\nnext:\n  {}",
+            hint.command("capture", &[&s.name, "--write-patches"])
         );
     }
     eprintln!("every document matched its schema");
     Ok(())
+}
+
+/// Why a capture failed, if it did: the binary's non-zero exit (unless we
+/// stopped it), errors it logged (the connector's LOG ERROR and TRACE ERROR
+/// messages become ERROR events), or no documents at all.
+fn outcome(
+    seen: &logs::Seen,
+    status: std::process::ExitStatus,
+    stopped: bool,
+    total: u64,
+) -> Option<String> {
+    let first = seen
+        .first_error
+        .as_deref()
+        .map(|m| format!("; the first: {m:?}"))
+        .unwrap_or_default();
+    if !stopped && !status.success() {
+        return Some(format!(
+            "the connector binary failed ({status}) after {total} document(s){}",
+            if first.is_empty() {
+                ": its log is above".to_string()
+            } else {
+                format!(" with {} error(s){first}", seen.errors)
+            }
+        ));
+    }
+    if seen.errors > 0 {
+        return Some(format!(
+            "the connector reported {} error(s) ({total} document(s) captured){first}",
+            seen.errors
+        ));
+    }
+    if total == 0 {
+        return Some(match &seen.last_warning {
+            Some(w) => format!("no documents were captured; the connector's last warning: {w:?}"),
+            None => "no documents were captured and the connector said nothing about why: check the config (does it select any data?) and the enabled bindings of catalog.json".to_string(),
+        });
+    }
+    None
 }
 
 /// `users 50, purchases 120 (170 documents, 85/s)`.

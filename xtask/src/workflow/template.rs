@@ -1,7 +1,7 @@
 //! `new-connector` and `bump`: a connector folder from the template, and a
 //! move to a new upstream version.
 
-use super::{read_json, write_json, Dirs};
+use super::{read_json, write_json, Dirs, Hint};
 use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::json;
@@ -12,6 +12,11 @@ pub struct NewConnectorArgs {
     name: String,
     /// Upstream image tag: the `io.airbyte.version` label of the connector's Dockerfile (e.g. `3.0.2`)
     version: String,
+    /// The upstream connector installed on this machine (e.g.
+    /// `.venvs/faker-7.2.1/bin/source-faker`): repeated in the next-step
+    /// hints, whose `spec` and `discover` run it
+    #[arg(long, value_name = "CMD", env = "ATF_ENTRYPOINT")]
+    entrypoint: Option<String>,
     #[command(flatten)]
     dirs: Dirs,
 }
@@ -52,15 +57,37 @@ pub fn new_connector(args: NewConnectorArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&connectors)
         .with_context(|| format!("cannot create {}", connectors.display()))?;
     let dir = connectors.join(&folder);
+    let hint = Hint {
+        entrypoint: args.entrypoint.clone(),
+        ..args.dirs.hint()
+    };
     // create_dir fails when the folder exists: never overwrite a connector.
     if let Err(err) = std::fs::create_dir(&dir) {
         if err.kind() == std::io::ErrorKind::AlreadyExists {
+            let image = read_json(&dir.join("connector.json"))
+                .ok()
+                .and_then(|c| c["base_image"].as_str().map(str::to_string));
+            let tag = image
+                .as_deref()
+                .and_then(|i| i.rsplit_once(':'))
+                .map(|(_, t)| t);
+            if tag == Some(args.version.as_str()) {
+                bail!(
+                    "connector \"{folder}\" already exists at {}, at upstream version \"{}\": not overwriting it; it is ready to use:\nnext:\n  {}",
+                    dir.display(),
+                    args.version,
+                    hint.command("build", &[&folder])
+                );
+            }
             bail!(
-                "connector \"{folder}\" already exists at {}: not overwriting it; \
-                 to move it to version \"{}\" run `cargo xtask bump {folder} {}`",
+                "connector \"{folder}\" already exists at {} ({}): not overwriting it; \
+                 to move it to version \"{}\":\nnext:\n  {}",
                 dir.display(),
+                image
+                    .as_deref()
+                    .unwrap_or("no base_image in its connector.json"),
                 args.version,
-                args.version
+                hint.command("bump", &[&folder, &args.version])
             );
         }
         return Err(err).with_context(|| format!("cannot create {}", dir.display()));
@@ -96,21 +123,21 @@ pub fn new_connector(args: NewConnectorArgs) -> anyhow::Result<()> {
     eprintln!("  documentation_url.patch.json  https://go.estuary.dev/source-{name}");
     eprintln!("  oauth2.patch.json             placeholder meaning \"no OAuth\": replace it with Flow's OAuth2 spec, or delete it to keep the connector's own");
     eprintln!("  streams/                      per-stream patches go here");
-    // The next commands, with the same connectors folder when it is not the default.
-    let dir_arg = match &args.dirs.connectors_dir {
-        Some(d) => format!(" --connectors-dir {}", d.display()),
-        None => String::new(),
-    };
+    // The next commands, with the flags given here.
     eprintln!("next:");
-    eprintln!("  cargo xtask build {folder}{dir_arg}");
-    eprintln!("  cargo xtask spec {folder}{dir_arg} --config-schema");
-    eprintln!("  cargo xtask discover {folder}{dir_arg}");
+    eprintln!("  {}", hint.command("build", &[&folder]));
+    eprintln!("  {}", hint.command("spec", &[&folder, "--config-schema"]));
+    eprintln!("  {}", hint.command("discover", &[&folder]));
+    if hint.entrypoint.is_none() {
+        eprintln!("(spec and discover run the upstream connector: add `--entrypoint CMD`, the connector installed on this machine, unless it is provisioned for you)");
+    }
     Ok(())
 }
 
 pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
     validate_version(&args.version)?;
     let dir = args.dirs.connector(&args.name)?;
+    let hint = args.dirs.hint();
     let path = dir.join("connector.json");
     let mut connector = read_json(&path)?;
     let image = connector
@@ -120,10 +147,10 @@ pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
         .to_string();
     if connector.get("has_code").and_then(|v| v.as_bool()) == Some(true) {
         bail!(
-            "connector \"{}\" has code (has_code is true in {}): its upstream is a code checkout, not image \"{image}\"; update it with `cargo xtask pull {} --upstream DIR`",
+            "connector \"{}\" has code (has_code is true in {}): its upstream is a code checkout, not image \"{image}\"; update it with `{}`",
             args.name,
             path.display(),
-            args.name
+            hint.command("pull", &[&args.name, "--upstream", "DIR"])
         );
     }
     let Some((repo, old)) = image.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')) else {
@@ -199,25 +226,28 @@ pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
         }
     } else if recorded.exists() {
         eprintln!(
-            "{} was recorded from upstream {old} and is now stale: re-record it from version {} with\n  cargo xtask record-spec {} --entrypoint CMD\n(CMD runs the new upstream connector, e.g. the {} command of `pip install airbyte-{}=={}`)",
+            "{} was recorded from upstream {old} and is now stale: re-record it from version {} with\n  {} --entrypoint CMD\n(CMD runs the new upstream connector, e.g. the {} command of `pip install airbyte-{}=={}`)",
             recorded.display(),
             args.version,
-            args.name,
+            hint.command("record-spec", &[&args.name]),
             args.name,
             args.name,
             args.version
         );
     } else {
         eprintln!(
-            "no spec recording in {}: the binary asks the connector for its spec at run time; record one with `cargo xtask record-spec {} --entrypoint CMD`",
+            "no spec recording in {}: the binary asks the connector for its spec at run time; record one with `{} --entrypoint CMD`",
             dir.display(),
-            args.name
+            hint.command("record-spec", &[&args.name])
         );
     }
+    eprintln!("then check the new version (add `--entrypoint CMD`, the new upstream connector installed on this machine, unless it is provisioned for you):");
     eprintln!(
-        "then check the new version: cargo xtask spec {0} --config-schema; cargo xtask discover {0}; cargo xtask capture {0}",
-        args.name
+        "  {}",
+        hint.command("spec", &[&args.name, "--config-schema"])
     );
+    eprintln!("  {}", hint.command("discover", &[&args.name]));
+    eprintln!("  {}", hint.command("capture", &[&args.name]));
     Ok(())
 }
 
