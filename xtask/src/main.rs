@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod build;
+mod form;
 mod setup;
 mod workflow;
 
@@ -47,6 +48,8 @@ enum Command {
     CiMatrix(workflow::CiMatrixArgs),
     /// Compare a connector with an upstream checkout, file by file
     Pull(workflow::PullArgs),
+    /// Write a connector's config form as one offline HTML page (or --check it)
+    Form(form::FormArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -66,6 +69,7 @@ fn main() -> std::process::ExitCode {
         Command::Capture(a) => workflow::capture(a),
         Command::CiMatrix(a) => workflow::ci_matrix(a),
         Command::Pull(a) => workflow::pull(a),
+        Command::Form(a) => form::form(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
