@@ -11,7 +11,8 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, '..', 'xtask', 'src', 'form_page.html');
+// ATF_FORM_OUT: write elsewhere (the reproducibility test builds twice).
+const out = process.env.ATF_FORM_OUT || join(here, '..', 'xtask', 'src', 'form_page.html');
 
 /** SHA-256 over `path NUL bytes NUL` of each input, in sorted path order. */
 export function inputsHash() {

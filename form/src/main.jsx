@@ -14,7 +14,7 @@ import CssBaseline from '@mui/material/CssBaseline';
 import Paper from '@mui/material/Paper';
 import Typography from '@mui/material/Typography';
 import { ThemeProvider, createTheme } from '@mui/material/styles';
-import { customRenderers, Note } from './renderers.jsx';
+import { customRenderers, Note, prefillDiscriminators } from './renderers.jsx';
 import { generateUiSchema } from './uischema.js';
 
 const renderers = [...materialRenderers, ...customRenderers];
@@ -32,7 +32,10 @@ function save(name, value) {
 function Section({ id, title, schema, file, hint }) {
   const ajv = useMemo(() => createAjv({ useDefaults: 'empty' }), []);
   const uischema = useMemo(() => generateUiSchema(schema), [schema]);
-  const [state, setState] = useState(() => ({ data: {}, errors: [] }));
+  // JSONForms owns the data: it gets the initial object once (a new `data`
+  // prop would reset its state, undoing what renderers set on mount).
+  const [initial] = useState(() => prefillDiscriminators(schema, {}));
+  const [state, setState] = useState(() => ({ data: initial, errors: [] }));
   return (
     <Paper variant="outlined" sx={{ p: 2, my: 2 }} id={id}>
       <Typography variant="h6">{title}</Typography>
@@ -41,7 +44,7 @@ function Section({ id, title, schema, file, hint }) {
           <JsonForms
             schema={schema}
             uischema={uischema}
-            data={state.data}
+            data={initial}
             renderers={renderers}
             cells={materialCells}
             ajv={ajv}

@@ -46,7 +46,7 @@ function SecretControl({ data, path, label, description, errors, required, enabl
         required={required}
         disabled={!enabled}
         fullWidth
-        variant="standard"
+        variant="outlined"
         value={data ?? ''}
         error={!!errors}
         helperText={errors || description}
@@ -128,6 +128,30 @@ function defaultsOf(option) {
   return out;
 }
 
+/**
+ * Sets every discriminated oneOf of `schema` that `data` reaches (through
+ * required objects) to its first option, as the form shows it: done on the
+ * initial data, since JSONForms resets its data once after the first render.
+ */
+export function prefillDiscriminators(schema, data) {
+  const required = new Set(schema.required || []);
+  for (const [key, s] of Object.entries(schema.properties || {})) {
+    if (!s || typeof s !== 'object') continue;
+    const prop = s.discriminator && s.discriminator.propertyName;
+    if (Array.isArray(s.oneOf) && prop && data[key] === undefined) {
+      const next = defaultsOf(s.oneOf[0]);
+      const tag = tagOf(s.oneOf[0], prop);
+      if (tag !== undefined) next[prop] = tag;
+      data[key] = next;
+    } else if (s.properties && required.has(key)) {
+      data[key] = data[key] || {};
+      prefillDiscriminators(s, data[key]);
+      if (Object.keys(data[key]).length === 0) delete data[key];
+    }
+  }
+  return data;
+}
+
 function DiscriminatedOneOf({ schema, data, path, handleChange, renderers, cells, label }) {
   const prop = schema.discriminator.propertyName;
   const options = schema.oneOf;
@@ -140,9 +164,11 @@ function DiscriminatedOneOf({ schema, data, path, handleChange, renderers, cells
     if (tag !== undefined) next[prop] = tag;
     handleChange(path, next);
   };
+  // Also on a new `data`: JSONForms' first onChange can hand back the data
+  // from before this effect ran.
   useEffect(() => {
     if (found < 0) choose(0);
-  }, [found]);
+  }, [found, data]);
   const option = options[selected];
   const oauth = schema['x-oauth2-provider'];
   const isOauthOption = oauth && /oauth/i.test(`${option.title || ''} ${tagOf(option, prop) || ''}`);

@@ -20,8 +20,12 @@ export function orderedKeys(schema) {
     .map(({ key }) => key);
 }
 
-/** The `T` of an `anyOf: [T, {type: null}]` (either order), else null. */
+/** The `T` of `anyOf: [T, {type: null}]` or `type: [T, null]` (either order), else null. */
 export function nullableInner(schema) {
+  const t = schema && schema.type;
+  if (Array.isArray(t) && t.length === 2 && t.includes('null')) {
+    return { ...schema, type: t.find((x) => x !== 'null') };
+  }
   const options = schema && schema.anyOf;
   if (!Array.isArray(options) || options.length !== 2) return null;
   const nonNull = options.filter((o) => !(o && o.type === 'null'));
@@ -31,8 +35,12 @@ export function nullableInner(schema) {
 const isPlainObject = (s) =>
   !!s && !!s.properties && (s.type === 'object' || s.type === undefined) && !s.oneOf && !s.anyOf;
 
+/** A oneOf whose options are all `const` (with a title): a select, not a group. */
+export const isConstSelect = (s) =>
+  !!s && Array.isArray(s.oneOf) && s.oneOf.every((o) => o && o.const !== undefined);
+
 const isCombinator = (s) =>
-  !!s && (Array.isArray(s.oneOf) || (Array.isArray(s.anyOf) && !nullableInner(s)));
+  !!s && ((Array.isArray(s.oneOf) && !isConstSelect(s)) || (Array.isArray(s.anyOf) && !nullableInner(s)));
 
 /** Whether a top-level property is shown as a collapsible group. */
 export function isGroup(s) {
