@@ -163,12 +163,9 @@ fn types(s: &Map<String, Value>) -> Vec<&str> {
 }
 
 fn is_secret(s: &Map<String, Value>) -> bool {
-    [
-        "secret",
-        "airbyte_secret",
-    ]
-    .iter()
-    .any(|k| s.get(*k) == Some(&Value::Bool(true)))
+    ["secret", "airbyte_secret"]
+        .iter()
+        .any(|k| s.get(*k) == Some(&Value::Bool(true)))
 }
 
 /// Words of a field name: `clientSecret` and `client_secret` give `client`, `secret`.
@@ -328,7 +325,9 @@ fn node(s: &Map<String, Value>, path: &[String], out: &mut Vec<FormWarning>) {
             out.push(FormWarning {
                 check: Check::HtmlDescription,
                 pointer: pointer(path),
-                message: format!("description holds HTML ({tag:?}), which the form shows as literal text"),
+                message: format!(
+                    "description holds HTML ({tag:?}), which the form shows as literal text"
+                ),
                 fix: fix(path, "description", Value::String(strip_html(desc))),
             });
         }
@@ -345,13 +344,21 @@ fn property(name: &str, s: &Map<String, Value>, path: &[String], out: &mut Vec<F
         out.push(FormWarning {
             check: Check::NoType,
             pointer: pointer(path),
-            message: "property has no type: the form cannot pick an input for it and renders nothing".into(),
+            message:
+                "property has no type: the form cannot pick an input for it and renders nothing"
+                    .into(),
             fix: fix(path, "type", Value::String(guess.into())),
         });
     }
     let ts = types(s);
     let stringy = ts.is_empty() || ts.contains(&"string");
-    if secret_name(name) && stringy && !is_secret(s) && !s.contains_key("const") && !s.contains_key("enum") && !s.contains_key("properties") {
+    if secret_name(name)
+        && stringy
+        && !is_secret(s)
+        && !s.contains_key("const")
+        && !s.contains_key("enum")
+        && !s.contains_key("properties")
+    {
         out.push(FormWarning {
             check: Check::SecretName,
             pointer: pointer(path),
@@ -413,7 +420,12 @@ fn siblings(props: &Map<String, Value>, path: &[String], out: &mut Vec<FormWarni
 fn tag<'a>(option: &'a Value, prop: &str) -> Option<&'a Value> {
     let p = option.get("properties")?.get(prop)?;
     p.get("const")
-        .or_else(|| p.get("enum").and_then(Value::as_array).filter(|e| e.len() == 1).and_then(|e| e.first()))
+        .or_else(|| {
+            p.get("enum")
+                .and_then(Value::as_array)
+                .filter(|e| e.len() == 1)
+                .and_then(|e| e.first())
+        })
         .or_else(|| p.get("default"))
 }
 
@@ -486,7 +498,11 @@ fn required_collapsed(schema: &Value, out: &mut Vec<FormWarning>) {
         if !advanced || !is_group || !required.contains(&k.as_str()) {
             continue;
         }
-        let inner = g.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
+        let inner = g
+            .get("required")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         for f in inner.iter().filter_map(Value::as_str) {
             let field = &g["properties"][f];
             if field.get("default").is_some() {

@@ -59,7 +59,11 @@ fn required_field_in_a_group_that_starts_collapsed() {
     assert_eq!(checks(schema(false, None)), vec![]);
     assert_eq!(checks(schema(true, Some(10))), vec![]);
     let w = &check_schema(&schema(true, None))[0];
-    assert!(w.fix.contains(r#"{"properties":{"opts":{"advanced":false}}}"#), "{w}");
+    assert!(
+        w.fix
+            .contains(r#"{"properties":{"opts":{"advanced":false}}}"#),
+        "{w}"
+    );
 }
 
 #[test]
@@ -74,14 +78,31 @@ fn oneof_options_that_cannot_be_told_apart() {
     let with = |a, b| json!({"type": "object", "properties": {"credentials": {"title": "Auth", "oneOf": [a, b]}}});
     assert_eq!(
         checks(with(opt("A", None), opt("B", None))),
-        vec![(Check::OneOfIndistinct, "/properties/credentials/oneOf".to_string())]
+        vec![(
+            Check::OneOfIndistinct,
+            "/properties/credentials/oneOf".to_string()
+        )]
     );
-    assert_eq!(checks(with(opt("A", Some("a")), opt("B", Some("b")))), vec![]);
+    assert_eq!(
+        checks(with(opt("A", Some("a")), opt("B", Some("b")))),
+        vec![]
+    );
     // Same const twice: still indistinct.
-    assert_eq!(checks(with(opt("A", Some("a")), opt("B", Some("a")))).len(), 1);
+    assert_eq!(
+        checks(with(opt("A", Some("a")), opt("B", Some("a")))).len(),
+        1
+    );
     // A select of consts, distinct scalar types, a discriminator: fine.
-    assert_eq!(checks(json!({"properties": {"region": {"type": "string", "oneOf": [{"const": "eu", "title": "EU"}, {"const": "us", "title": "US"}]}}})), vec![]);
-    assert_eq!(checks(json!({"properties": {"x": {"oneOf": [{"type": "string"}, {"type": "integer"}]}}})), vec![]);
+    assert_eq!(
+        checks(
+            json!({"properties": {"region": {"type": "string", "oneOf": [{"const": "eu", "title": "EU"}, {"const": "us", "title": "US"}]}}})
+        ),
+        vec![]
+    );
+    assert_eq!(
+        checks(json!({"properties": {"x": {"oneOf": [{"type": "string"}, {"type": "integer"}]}}})),
+        vec![]
+    );
     let mut disc = with(opt("A", None), opt("B", None));
     disc["properties"]["credentials"]["discriminator"] = json!({"propertyName": "auth_type"});
     assert_eq!(checks(disc), vec![]);
@@ -89,10 +110,29 @@ fn oneof_options_that_cannot_be_told_apart() {
 
 #[test]
 fn secret_named_field_not_marked_secret() {
-    for name in ["password", "api_key", "apiKey", "client_secret", "access_token", "refresh_token", "private_key", "credentials_json", "token"] {
+    for name in [
+        "password",
+        "api_key",
+        "apiKey",
+        "client_secret",
+        "access_token",
+        "refresh_token",
+        "private_key",
+        "credentials_json",
+        "token",
+    ] {
         assert!(secret_name(name), "{name}");
     }
-    for name in ["token_type", "token_expiry_date", "client_id", "secret_name", "api_key_header", "key", "username", "start_date"] {
+    for name in [
+        "token_type",
+        "token_expiry_date",
+        "client_id",
+        "secret_name",
+        "api_key_header",
+        "key",
+        "username",
+        "start_date",
+    ] {
         assert!(!secret_name(name), "{name}");
     }
     let schema = json!({"type": "object", "properties": {
@@ -113,12 +153,19 @@ fn secret_named_field_not_marked_secret() {
     let nested = json!({"properties": {"auth": {"oneOf": [{"properties": {"password": {"type": "string"}}}]}}});
     let w = &check_schema(&nested)[0];
     assert_eq!(w.pointer, "/properties/auth/oneOf/0/properties/password");
-    assert!(w.fix.contains("replaces the array /properties/auth/oneOf whole"), "{w}");
+    assert!(
+        w.fix
+            .contains("replaces the array /properties/auth/oneOf whole"),
+        "{w}"
+    );
 }
 
 #[test]
 fn html_in_a_description() {
-    assert_eq!(html_tag("see <a href=\"https://x.io\">docs</a>"), Some("<a href=\"https://x.io\">"));
+    assert_eq!(
+        html_tag("see <a href=\"https://x.io\">docs</a>"),
+        Some("<a href=\"https://x.io\">")
+    );
     assert_eq!(html_tag("a < b and b>c, <not a tag>"), None);
     assert_eq!(html_tag("line<br/>break"), Some("<br/>"));
     assert_eq!(
@@ -150,8 +197,12 @@ fn property_with_no_type() {
             (Check::NoType, "/properties/d".to_string())
         ]
     );
-    assert!(check_schema(&schema)[0].fix.contains(r#"{"type":"integer"}"#));
-    assert!(check_schema(&schema)[1].fix.contains(r#"{"type":"string"}"#));
+    assert!(check_schema(&schema)[0]
+        .fix
+        .contains(r#"{"type":"integer"}"#));
+    assert!(check_schema(&schema)[1]
+        .fix
+        .contains(r#"{"type":"string"}"#));
 }
 
 #[test]
@@ -170,10 +221,21 @@ fn duplicate_or_missing_order() {
         ]
     );
     let ws = check_schema(&schema);
-    assert!(ws[0].fix.contains(r#"{"properties":{"b":{"order":1}}}"#), "{}", ws[0]);
-    assert!(ws[1].fix.contains(r#"{"properties":{"c":{"order":2}}}"#), "{}", ws[1]);
+    assert!(
+        ws[0].fix.contains(r#"{"properties":{"b":{"order":1}}}"#),
+        "{}",
+        ws[0]
+    );
+    assert!(
+        ws[1].fix.contains(r#"{"properties":{"c":{"order":2}}}"#),
+        "{}",
+        ws[1]
+    );
     // No order anywhere: schema order, no warning.
-    assert_eq!(checks(json!({"properties": {"a": {"type": "string"}, "b": {"type": "string"}}})), vec![]);
+    assert_eq!(
+        checks(json!({"properties": {"a": {"type": "string"}, "b": {"type": "string"}}})),
+        vec![]
+    );
 }
 
 /// The Airbyte ConnectorSpecification in a fixture folder's `spec.jsonl`
@@ -210,7 +272,8 @@ fn corpus_counts_per_check() {
 
     // connectors with a full spec; per check: connectors it fires on, warnings.
     let mut full = 0;
-    let mut counts: BTreeMap<&str, (usize, usize)> = Check::ALL.iter().map(|c| (c.name(), (0, 0))).collect();
+    let mut counts: BTreeMap<&str, (usize, usize)> =
+        Check::ALL.iter().map(|c| (c.name(), (0, 0))).collect();
     let mut patch_only: BTreeMap<&str, (usize, usize)> = counts.clone();
     let mut npatch = 0;
     for dir in &dirs {
@@ -226,7 +289,13 @@ fn corpus_counts_per_check() {
                     patches::OAuth2::Disabled => patches::OAuth2::Disabled,
                     patches::OAuth2::Replace(v) => patches::OAuth2::Replace(v),
                 };
-                let flow = patches::apply::flow_spec(&spec, loaded.config_patch.as_ref(), oauth, loaded.documentation_url.as_deref()).unwrap();
+                let flow = patches::apply::flow_spec(
+                    &spec,
+                    loaded.config_patch.as_ref(),
+                    oauth,
+                    loaded.documentation_url.as_deref(),
+                )
+                .unwrap();
                 (check_spec(&flow), &mut counts)
             }
             // No recorded spec: only the patch's own descriptions are
@@ -255,16 +324,25 @@ fn corpus_counts_per_check() {
         }
     }
     eprintln!("form checks over the corpus: {full} connectors with a recorded spec (fixtures), {npatch} with only a spec.patch.json");
-    eprintln!("{:<20} {:>18} {:>10} {:>20} {:>10}", "check", "full: connectors", "warnings", "patch-only: conn.", "warnings");
+    eprintln!(
+        "{:<20} {:>18} {:>10} {:>20} {:>10}",
+        "check", "full: connectors", "warnings", "patch-only: conn.", "warnings"
+    );
     for c in Check::ALL {
         let (a, b) = counts[c.name()];
         let (d, e) = patch_only[c.name()];
         eprintln!("{:<20} {a:>18} {b:>10} {d:>20} {e:>10}", c.name());
     }
-    assert!(full >= 10, "expected fixtures for at least 10 corpus connectors, found {full}");
+    assert!(
+        full >= 10,
+        "expected fixtures for at least 10 corpus connectors, found {full}"
+    );
     // A check that fires on almost every connector is noise, not help.
     for (check, (n, _)) in &counts {
-        assert!(*n * 10 < full * 9, "{check} fires on {n} of {full} connectors: tune it");
+        assert!(
+            *n * 10 < full * 9,
+            "{check} fires on {n} of {full} connectors: tune it"
+        );
     }
 }
 
@@ -274,7 +352,9 @@ fn project_connectors() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let dir = entry.unwrap().path();
         let loaded = codegen::load(&dir).unwrap_or_else(|p| panic!("{p}"));
-        let Some(spec) = loaded.flow_spec else { continue };
+        let Some(spec) = loaded.flow_spec else {
+            continue;
+        };
         for w in check_spec(&spec) {
             eprintln!("{}: {w}", loaded.name);
             // Every warning names a pointer that exists in the config schema.

@@ -2,7 +2,7 @@
 // (playwright-core, Debian's /usr/bin/chromium) and asserts on the DOM.
 // Run by xtask/tests/form_browser.rs:
 //   node form/test/drive.mjs CASES.json
-// CASES.json: [{"name", "page": "/abs/form.html", "shots": "/abs/dir", "everything": bool}]
+// CASES.json: [{"name", "page": "/abs/form.html", "shots": "/abs/dir", "everything": bool, "errorsAtOnce": bool}]
 // Prints one line per check; exits 1 when any failed.
 import { chromium } from 'playwright-core';
 import { readFileSync } from 'node:fs';
@@ -36,7 +36,8 @@ const browser = await chromium.launch({
   ],
 });
 
-const input = (key) => `[id="#/properties/${key}-input"]`;
+// A field's input (text inputs: `<scope>-input`; selects: the combobox `<scope>`).
+const input = (key) => `[id="#/properties/${key}-input"], [id="#/properties/${key}"][role=combobox]`;
 const order = (s) =>
   Object.keys(s.properties || {})
     .map((k, i) => ({ k, i, o: typeof s.properties[k].order === 'number' ? s.properties[k].order : Infinity }))
@@ -115,6 +116,11 @@ for (const c of cases) {
   const d = await endpointData(page);
   for (const k of plain.filter((k) => props[k].default !== undefined)) {
     check(c.name, `default of ${k} in the data`, JSON.stringify(d[k]) === JSON.stringify(props[k].default), JSON.stringify(d[k]));
+  }
+  if (c.errorsAtOnce) {
+    // e.g. the file connector's object `provider` with default "Public Web".
+    const n = Number(await page.locator('[data-json="endpoint"]').getAttribute('data-errors'));
+    check(c.name, 'a default of the wrong type is an error before any input', n > 0 && JSON.stringify(d).includes('"Public Web"'), `${n} errors`);
   }
   check(c.name, 'resource config form', (await page.locator('[data-form="resource"] input').count()) > 0);
 

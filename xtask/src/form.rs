@@ -73,7 +73,10 @@ pub fn form(args: FormArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     std::fs::write(&out, &page).with_context(|| format!("cannot write {}", out.display()))?;
-    eprintln!("wrote {} (open it in a browser; it needs no network)", out.display());
+    eprintln!(
+        "wrote {} (open it in a browser; it needs no network)",
+        out.display()
+    );
     if args.serve {
         serve(&page, args.port)?;
     }
@@ -120,8 +123,8 @@ fn flow_spec(args: &FormArgs) -> anyhow::Result<Value> {
 /// A spec file: the SPEC line of an Airbyte connector's stdout, its spec
 /// object, or a Flow spec response.
 pub fn spec_from_file(file: &Path) -> anyhow::Result<Value> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let parsed: Vec<Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -131,7 +134,11 @@ pub fn spec_from_file(file: &Path) -> anyhow::Result<Value> {
         .iter()
         .find(|m| m.get("type") == Some(&json!("SPEC")))
         .and_then(|m| m.get("spec"))
-        .or_else(|| whole.as_ref().filter(|v| v.get("connectionSpecification").is_some()))
+        .or_else(|| {
+            whole
+                .as_ref()
+                .filter(|v| v.get("connectionSpecification").is_some())
+        })
         .cloned();
     if let Some(spec) = airbyte {
         return patches::apply::flow_spec(&spec, None, patches::OAuth2::Upstream, None)

@@ -17,9 +17,16 @@ fn tools() -> Result<PathBuf, String> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
     if !chromium.exists() {
-        return Err(format!("{} is absent (`apt-get install -y chromium`; .ci/run installs it)", chromium.display()));
+        return Err(format!(
+            "{} is absent (`apt-get install -y chromium`; .ci/run installs it)",
+            chromium.display()
+        ));
     }
-    if !Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success()) {
+    if !Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
         return Err("node is absent".into());
     }
     let form = testkit::workspace_root().join("form");
@@ -32,12 +39,16 @@ fn tools() -> Result<PathBuf, String> {
 /// The first `spec.jsonl` with a SPEC message under a fixture folder.
 fn fixture_spec(dir: &Path) -> Option<PathBuf> {
     let mut candidates = vec![dir.join("spec.jsonl")];
-    let mut subs: Vec<PathBuf> = std::fs::read_dir(dir).ok()?.map(|e| e.unwrap().path().join("spec.jsonl")).collect();
+    let mut subs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .map(|e| e.unwrap().path().join("spec.jsonl"))
+        .collect();
     subs.sort();
     candidates.extend(subs);
-    candidates
-        .into_iter()
-        .find(|f| std::fs::read_to_string(f).is_ok_and(|t| t.contains("\"type\": \"SPEC\"") || t.contains("\"type\":\"SPEC\"")))
+    candidates.into_iter().find(|f| {
+        std::fs::read_to_string(f)
+            .is_ok_and(|t| t.contains("\"type\": \"SPEC\"") || t.contains("\"type\":\"SPEC\""))
+    })
 }
 
 fn write_page(name: &str, extra: &[&str], out: &Path) {
@@ -47,7 +58,11 @@ fn write_page(name: &str, extra: &[&str], out: &Path) {
         .env_remove("ATF_CONNECTORS_DIR")
         .output()
         .unwrap();
-    assert!(o.status.success(), "cargo xtask form {name}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "cargo xtask form {name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
@@ -67,7 +82,10 @@ fn form_pages_behave_in_chromium() {
 
     // The shipped connectors (those with a recorded spec: the others need
     // their upstream connector installed to tell their spec).
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("connectors")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("connectors"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     dirs.sort();
     for dir in dirs {
         let name = dir.file_name().unwrap().to_str().unwrap().to_string();
@@ -81,8 +99,14 @@ fn form_pages_behave_in_chromium() {
     }
     let everything = shots.join("everything.html");
     let spec = root.join("xtask/tests/form/everything.spec.json");
-    write_page("everything", &["--spec", spec.to_str().unwrap()], &everything);
-    cases.push(json!({"name": "everything", "page": everything, "shots": shots, "everything": true}));
+    write_page(
+        "everything",
+        &["--spec", spec.to_str().unwrap()],
+        &everything,
+    );
+    cases.push(
+        json!({"name": "everything", "page": everything, "shots": shots, "everything": true}),
+    );
 
     if let Some(shared) = testkit::shared("form_pages_behave_in_chromium (fixture specs)") {
         for short in ["freshdesk", "zendesk-support", "stripe", "file"] {
@@ -93,7 +117,7 @@ fn form_pages_behave_in_chromium() {
             let name = format!("fixture-{short}");
             let page = shots.join(format!("{name}.html"));
             write_page(&name, &["--spec", spec.to_str().unwrap()], &page);
-            cases.push(json!({"name": name, "page": page, "shots": shots, "everything": false}));
+            cases.push(json!({"name": name, "page": page, "shots": shots, "everything": false, "errorsAtOnce": short == "file"}));
         }
     }
 
@@ -107,10 +131,18 @@ fn form_pages_behave_in_chromium() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "browser checks failed (screenshots in {})", shots.display());
+    assert!(
+        out.status.success(),
+        "browser checks failed (screenshots in {})",
+        shots.display()
+    );
     for c in &cases {
         let png = shots.join(format!("{}.png", c["name"].as_str().unwrap()));
-        assert!(std::fs::metadata(&png).is_ok_and(|m| m.len() > 10_000), "{} missing", png.display());
+        assert!(
+            std::fs::metadata(&png).is_ok_and(|m| m.len() > 10_000),
+            "{} missing",
+            png.display()
+        );
     }
     assert!(stdout.contains(" 0 failed"), "{stdout}");
 }
