@@ -250,3 +250,35 @@ fn form_serves_the_page_on_loopback() {
     let page = std::fs::read_to_string(&out).unwrap();
     assert!(body.ends_with(&page), "the served page is the written page");
 }
+
+#[test]
+fn form_without_a_recording_asks_the_upstream_connector() {
+    let faker = testkit::faker(testkit::FAKER_LATEST);
+    let tmp = tempfile::tempdir().unwrap();
+    let connectors = tmp.path().join("connectors");
+    testkit::copy_dir(
+        &testkit::workspace_root().join("connectors/source-faker"),
+        &connectors.join("source-faker"),
+    );
+    std::fs::remove_file(connectors.join("source-faker/spec.recorded.json")).unwrap();
+    let out = tmp.path().join("form.html");
+    let (o, stderr) = xtask(&[
+        "form",
+        "source-faker",
+        "--connectors-dir",
+        connectors.to_str().unwrap(),
+        "--entrypoint",
+        faker.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no spec.recorded.json: asking the upstream connector"),
+        "{stderr}"
+    );
+    let page = std::fs::read_to_string(&out).unwrap();
+    // The upstream spec with faker's spec.patch.json applied.
+    assert!(page.contains(r#""title":"Faker""#));
+    assert!(page.contains(r#""_atf_skip_interval""#));
+}
