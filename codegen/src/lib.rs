@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use patches::{Normalization, OAuth2, SchemaNormalization};
 use serde_json::Value;
 
+pub mod form_check;
 mod generate;
 pub mod upstream;
 pub use generate::{generate, render, Generated};

@@ -94,6 +94,13 @@ pub(crate) fn load(dir: &Path) -> anyhow::Result<codegen::Loaded> {
     for w in &loaded.warnings {
         eprintln!("warning: {}: {w}", dir.display());
     }
+    for w in loaded
+        .flow_spec
+        .iter()
+        .flat_map(codegen::form_check::check_spec)
+    {
+        eprintln!("warning: {}: {w}", dir.display());
+    }
     Ok(loaded)
 }
 

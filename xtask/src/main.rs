@@ -6,6 +6,7 @@ mod bench;
 mod build;
 mod provision;
 mod progress;
+mod form;
 mod setup;
 mod workflow;
 
@@ -51,6 +52,8 @@ enum Command {
     Pull(workflow::PullArgs),
     /// Install a connector's upstream package into its cached venv; prints the entrypoint command last
     Provision(provision::ProvisionArgs),
+    /// Write a connector's config form as one offline HTML page (or --check it)
+    Form(form::FormArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,6 +74,7 @@ fn main() -> std::process::ExitCode {
         Command::CiMatrix(a) => workflow::ci_matrix(a),
         Command::Pull(a) => workflow::pull(a),
         Command::Provision(a) => provision::provision_cmd(a),
+        Command::Form(a) => form::form(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,148 @@
+//! The form page in a real browser: headless Chromium (Debian's `chromium`,
+//! installed by `.ci/run`) driven by playwright-core (`form/node_modules`,
+//! `npm --prefix form ci`) through `form/test/drive.mjs`, which asserts on the
+//! DOM. Pages: every connector in `connectors/` with a recorded spec, the
+//! freshdesk, zendesk-support, stripe and file specs of `../shared/fixtures`,
+//! and `tests/form/everything.spec.json` (every behaviour of issue 11).
+//! Screenshots go to `target/test-output/form_browser/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::json;
+
+/// Chromium, node and playwright-core, or why the test is skipped.
+fn tools() -> Result<PathBuf, String> {
+    let chromium = std::env::var_os("ATF_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if !chromium.exists() {
+        return Err(format!(
+            "{} is absent (`apt-get install -y chromium`; .ci/run installs it)",
+            chromium.display()
+        ));
+    }
+    if !Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Err("node is absent".into());
+    }
+    let form = testkit::workspace_root().join("form");
+    if !form.join("node_modules/playwright-core").is_dir() {
+        return Err("form/node_modules is absent (`npm --prefix form ci`; .ci/run runs it)".into());
+    }
+    Ok(chromium)
+}
+
+/// The first `spec.jsonl` with a SPEC message under a fixture folder.
+fn fixture_spec(dir: &Path) -> Option<PathBuf> {
+    let mut candidates = vec![dir.join("spec.jsonl")];
+    let mut subs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .map(|e| e.unwrap().path().join("spec.jsonl"))
+        .collect();
+    subs.sort();
+    candidates.extend(subs);
+    candidates.into_iter().find(|f| {
+        std::fs::read_to_string(f)
+            .is_ok_and(|t| t.contains("\"type\": \"SPEC\"") || t.contains("\"type\":\"SPEC\""))
+    })
+}
+
+fn write_page(name: &str, extra: &[&str], out: &Path) {
+    let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["form", name, "--out", out.to_str().unwrap()])
+        .args(extra)
+        .env_remove("ATF_CONNECTORS_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "cargo xtask form {name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn form_pages_behave_in_chromium() {
+    let chromium = match tools() {
+        Ok(c) => c,
+        Err(why) => {
+            eprintln!("skipped: form_pages_behave_in_chromium: {why}");
+            return;
+        }
+    };
+    let root = testkit::workspace_root();
+    let shots = testkit::target_dir().join("test-output/form_browser");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut cases = Vec::new();
+
+    // The shipped connectors (those with a recorded spec: the others need
+    // their upstream connector installed to tell their spec).
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("connectors"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let name = dir.file_name().unwrap().to_str().unwrap().to_string();
+        if !dir.join("spec.recorded.json").exists() {
+            eprintln!("{name}: no spec.recorded.json, not in the browser test");
+            continue;
+        }
+        let page = shots.join(format!("{name}.html"));
+        write_page(&name, &[], &page);
+        cases.push(json!({"name": name, "page": page, "shots": shots, "everything": false}));
+    }
+    let everything = shots.join("everything.html");
+    let spec = root.join("xtask/tests/form/everything.spec.json");
+    write_page(
+        "everything",
+        &["--spec", spec.to_str().unwrap()],
+        &everything,
+    );
+    cases.push(
+        json!({"name": "everything", "page": everything, "shots": shots, "everything": true}),
+    );
+
+    if let Some(shared) = testkit::shared("form_pages_behave_in_chromium (fixture specs)") {
+        for short in ["freshdesk", "zendesk-support", "stripe", "file"] {
+            let Some(spec) = fixture_spec(&shared.join("fixtures/airbyte").join(short)) else {
+                eprintln!("fixtures/airbyte/{short}: no spec.jsonl, skipped");
+                continue;
+            };
+            let name = format!("fixture-{short}");
+            let page = shots.join(format!("{name}.html"));
+            write_page(&name, &["--spec", spec.to_str().unwrap()], &page);
+            cases.push(json!({"name": name, "page": page, "shots": shots, "everything": false, "errorsAtOnce": short == "file"}));
+        }
+    }
+
+    let cases_file = shots.join("cases.json");
+    std::fs::write(&cases_file, serde_json::to_string_pretty(&cases).unwrap()).unwrap();
+    let out = Command::new("node")
+        .arg(root.join("form/test/drive.mjs"))
+        .arg(&cases_file)
+        .env("ATF_CHROMIUM", &chromium)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "browser checks failed (screenshots in {})",
+        shots.display()
+    );
+    for c in &cases {
+        let png = shots.join(format!("{}.png", c["name"].as_str().unwrap()));
+        assert!(
+            std::fs::metadata(&png).is_ok_and(|m| m.len() > 10_000),
+            "{} missing",
+            png.display()
+        );
+    }
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
