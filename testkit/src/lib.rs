@@ -4,8 +4,13 @@
 //!   [`shared`] and return early when it is `None`; it prints a clear skip line.
 //! - The pinned Airbyte connectors are installed by `cargo xtask setup` under
 //!   `.venvs/`; [`faker`] panics with the command to run when they are missing.
+//! - [`docker`]: a private Docker engine per test (skips where none can
+//!   start); [`standin`]: stand-ins for upstream Airbyte base images.
 
 use std::path::{Path, PathBuf};
+
+pub mod docker;
+pub mod standin;
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
