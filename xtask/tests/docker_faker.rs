@@ -588,3 +588,18 @@ fn push_pull_and_failures(engine: &Engine, tmp: &Path) {
         "{stderr}"
     );
 }
+
+/// Issue 12's API connector: the freshdesk image against the mock API. Not
+/// written yet: it needs the `conn` branch (connectors/source-freshdesk and
+/// its pinned lock) and the `mock` branch (the mock API harness) merged, and
+/// a stand-in on Python 3.10 (freshdesk 3.1.3 pins it; bookworm has 3.11).
+#[test]
+#[ignore = "issue 12: the freshdesk image test waits for the conn and mock branches; see the doc comment"]
+fn freshdesk_image_against_the_mock_api() {
+    let root = testkit::workspace_root();
+    let missing: Vec<&str> = ["connectors/source-freshdesk/connector.json", "mockapi"]
+        .into_iter()
+        .filter(|p| !root.join(p).exists())
+        .collect();
+    panic!("not written yet (issue 12); missing here: {missing:?}");
+}
