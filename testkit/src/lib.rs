@@ -6,8 +6,13 @@
 //!   `.venvs/`; [`faker`] panics with the command to run when they are missing.
 //! - Shipped connectors run their upstream from the venv `cargo xtask
 //!   provision` installs: [`provision`] gives its entrypoint command.
+//! - [`docker`]: a private Docker engine per test (skips where none can
+//!   start); [`standin`]: stand-ins for upstream Airbyte base images.
 
 use std::path::{Path, PathBuf};
+
+pub mod docker;
+pub mod standin;
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {

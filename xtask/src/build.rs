@@ -27,7 +27,16 @@ pub struct BuildArgs {
     /// Push the image with a personal tag ($CODESPACE_NAME, else $USER-airbyte)
     #[arg(short, long)]
     push: bool,
+    /// Registry (and path) to push to with -p, e.g. `127.0.0.1:5000/estuary`
+    #[arg(long, value_name = "HOST[/PATH]", default_value = DEFAULT_REGISTRY)]
+    registry: String,
+    /// Tag to push with -p [default: $CODESPACE_NAME, else $USER-airbyte]
+    #[arg(long, value_name = "TAG")]
+    tag: Option<String>,
 }
+
+/// Where `-p` pushes by default (the seed's `local-build.sh -p`).
+pub const DEFAULT_REGISTRY: &str = "ghcr.io/estuary";
 
 #[derive(Args)]
 pub struct ExpandArgs {
@@ -327,48 +336,91 @@ pub fn build_connector(opts: &BuildOptions) -> anyhow::Result<PathBuf> {
     }
 
     write_if_changed(&out.join("Dockerfile"), &dockerfile(name, &connector))?;
-    let image = format!("ghcr.io/estuary/{name}:local");
+    let image = local_image(name);
     if !dev && docker_available() {
         eprintln!("build: {name}: docker build -t {image} {}", out.display());
+        let started = std::time::Instant::now();
         run(Command::new("docker")
             .args(["build", "-t", &image])
             .arg(&out)
             .stdout(Stdio::null()))?;
+        eprintln!("build: {name}: image built in {:.1?}", started.elapsed());
         if opts.push {
-            let tag = std::env::var("CODESPACE_NAME")
-                .ok()
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| {
-                    format!(
-                        "{}-airbyte",
-                        std::env::var("USER").unwrap_or_else(|_| "local".into())
-                    )
-                });
-            let pushed = format!("ghcr.io/estuary/{name}:{tag}");
-            run(Command::new("docker").args(["tag", &image, &pushed]))?;
-            run(Command::new("docker").args(["push", &pushed]))?;
-            eprintln!("build: {name}: pushed {pushed}");
+            push(name, DEFAULT_REGISTRY, &personal_tag())?;
         }
     } else {
+        if opts.push {
+            bail!("cannot push {image}: no Docker engine answers `docker info` (start one, or set DOCKER_HOST), then run again with --push");
+        }
         eprintln!(
             "build: {name}: skipped `docker build` (no Docker engine answers `docker info`); the image context is {}",
             out.display()
         );
-        if opts.push {
-            eprintln!("build: {name}: cannot push without a Docker engine: start one and run again with --push");
-        }
     }
     eprintln!("build: {name}: done in {:.1?}", started.elapsed());
     Ok(binary)
 }
 
+/// The tag `docker build` gives a connector's image.
+pub fn local_image(name: &str) -> String {
+    format!("{DEFAULT_REGISTRY}/{name}:local")
+}
+
+/// The seed's personal tag: `$CODESPACE_NAME`, else `$USER-airbyte`.
+pub fn personal_tag() -> String {
+    std::env::var("CODESPACE_NAME")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| {
+            format!(
+                "{}-airbyte",
+                std::env::var("USER").unwrap_or_else(|_| "local".into())
+            )
+        })
+}
+
+/// Tags the built image of `name` as `<registry>/<name>:<tag>` and pushes it;
+/// fails, with the engine's words, when the push does not go through.
+pub fn push(name: &str, registry: &str, tag: &str) -> anyhow::Result<String> {
+    let registry = registry.trim_end_matches('/');
+    if registry.is_empty() || tag.is_empty() || tag.contains(['/', ':']) {
+        bail!("cannot push to {registry:?} with tag {tag:?}: give --registry HOST[/PATH] and a --tag without '/' or ':'");
+    }
+    let image = local_image(name);
+    let pushed = format!("{registry}/{name}:{tag}");
+    run(Command::new("docker").args(["tag", &image, &pushed]))?;
+    eprintln!("build: {name}: docker push {pushed}");
+    let out = Command::new("docker")
+        .args(["push", &pushed])
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run `docker push`")?;
+    if !out.status.success() {
+        bail!(
+            "push of {pushed:?} failed ({}): {}; check that {registry:?} answers and that you are logged in (`docker login {}`)",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim(),
+            registry.split('/').next().unwrap_or(registry)
+        );
+    }
+    eprintln!("build: {name}: pushed {pushed}");
+    Ok(pushed)
+}
+
 pub fn build(args: BuildArgs) -> anyhow::Result<()> {
     let binary = build_connector(&BuildOptions {
-        name: args.name,
+        name: args.name.clone(),
         connectors_dir: args.connectors_dir.unwrap_or_else(default_connectors_dir),
         out: args.out,
-        push: args.push,
+        push: false,
     })?;
+    if args.push {
+        if !docker_available() {
+            bail!("cannot push {}: no Docker engine answers `docker info` (start one, or set DOCKER_HOST), then run again with --push", local_image(&args.name));
+        }
+        let tag = args.tag.unwrap_or_else(personal_tag);
+        push(&args.name, &args.registry, &tag)?;
+    }
     println!("{}", binary.display());
     Ok(())
 }

@@ -1,0 +1,307 @@
+//! Stand-in base images: no registry is reachable from tests, so the upstream
+//! Airbyte images a connector's image starts `FROM` (`airbyte/source-x:V`)
+//! are made here, under the same name, from the same pinned packages
+//! `cargo xtask setup` installs:
+//!
+//! 1. a Debian bookworm minbase root filesystem with `python3` (3.11, as in
+//!    Airbyte's python-connector-base) made by `debootstrap`, cached once;
+//! 2. a copy of it with a virtualenv at `/airbyte/venv` holding the pinned
+//!    lock (`xtask/python/<lock>`) installed with `pip` inside a `chroot`, and
+//!    `/airbyte/integration_code/main.py` (upstream's) launching the
+//!    connector; cached in a folder named by a hash of the recipe, the lock
+//!    and `main.py`, so a changed pin rebuilds it;
+//! 3. `docker import`ed into the engine with upstream's entrypoint, workdir,
+//!    labels and a `PATH` on which `python` is the venv's.
+//!
+//! The cache is `$ATF_CACHE_DIR`, else `$XDG_CACHE_HOME/airbyte-to-flow`,
+//! else `~/.cache/airbyte-to-flow` (outside the worktree: it survives
+//! `cargo clean` and is shared by clones). A lock file serializes builders.
+
+use crate::docker::Engine;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One upstream image to stand in for.
+pub struct StandIn {
+    /// The upstream image's name, e.g. `airbyte/source-faker:7.2.1`.
+    pub image: &'static str,
+    /// The pinned lock under `xtask/python/` (a full `pip freeze`).
+    pub lock: &'static str,
+    /// Upstream's `/airbyte/integration_code/main.py`.
+    pub main_py: &'static str,
+}
+
+/// `airbyte/source-faker:7.2.1`. main.py as in airbytehq/airbyte
+/// `airbyte-integrations/connectors/source-faker/main.py`.
+pub const FAKER: StandIn = StandIn {
+    image: "airbyte/source-faker:7.2.1",
+    lock: "faker-7.2.1.txt",
+    main_py: "from source_faker.run import run\n\nif __name__ == \"__main__\":\n    run()\n",
+};
+
+const MIRROR: &str = "http://deb.debian.org/debian";
+/// The root filesystem's recipe; its text is the cached folder's stamp.
+const ROOTFS_RECIPE: &str = "debootstrap --variant=minbase --include=python3,python3-venv bookworm";
+/// Bump when the stand-in layout below changes.
+const LAYOUT: &str = "stand-in v1: venv /airbyte/venv, main.py /airbyte/integration_code";
+const STAMP: &str = ".atf-done";
+const VENV_PATH: &str =
+    "/airbyte/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What [`import`] did, with its timings.
+#[derive(Debug)]
+pub struct Imported {
+    pub image: String,
+    /// `debootstrap` time when the root filesystem was not cached.
+    pub rootfs_built_in: Option<Duration>,
+    /// venv install time when the stand-in was not cached.
+    pub stand_in_built_in: Option<Duration>,
+    /// `tar | docker import` time.
+    pub imported_in: Duration,
+    /// The imported image's size in bytes.
+    pub size: u64,
+}
+
+/// The cache folder (see the module docs).
+pub fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("ATF_CACHE_DIR") {
+        return PathBuf::from(d);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("/var/cache"));
+    base.join("airbyte-to-flow")
+}
+
+/// 64-bit FNV-1a, as `cargo xtask setup` stamps its venvs (not for security).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {:?}: {e}", cmd.get_program()));
+    assert!(
+        out.status.success(),
+        "{what}: {cmd:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn stamped(dir: &Path, stamp: &str) -> bool {
+    std::fs::read_to_string(dir.join(STAMP)).ok().as_deref() == Some(stamp)
+}
+
+fn fresh(dir: &Path) {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .unwrap_or_else(|e| panic!("cannot remove {}: {e}", dir.display()));
+    }
+}
+
+/// The cached bookworm minbase root filesystem; builds it when missing.
+fn rootfs(cache: &Path) -> (PathBuf, Option<Duration>) {
+    let dir = cache.join("rootfs-bookworm-python3");
+    if stamped(&dir, ROOTFS_RECIPE) {
+        return (dir, None);
+    }
+    let started = Instant::now();
+    let tmp = cache.join("rootfs-bookworm-python3.tmp");
+    fresh(&tmp);
+    fresh(&dir);
+    eprintln!(
+        "stand-in: {ROOTFS_RECIPE} {} (about a minute, once)",
+        tmp.display()
+    );
+    let mut cmd = Command::new("debootstrap");
+    cmd.args(ROOTFS_RECIPE.split(' ').skip(1))
+        .arg(&tmp)
+        .arg(MIRROR);
+    run(
+        &mut cmd,
+        "the stand-in root filesystem (needs Debian's `debootstrap` and deb.debian.org)",
+    );
+    std::fs::write(tmp.join(STAMP), ROOTFS_RECIPE).unwrap();
+    std::fs::rename(&tmp, &dir).unwrap();
+    (dir, Some(started.elapsed()))
+}
+
+/// Runs `argv` inside the root filesystem `root` with a clean environment
+/// plus `env`.
+fn chroot(root: &Path, argv: &[&str], env: &[(&str, &str)], what: &str) {
+    let mut cmd = Command::new("chroot");
+    cmd.arg(root)
+        .args(argv)
+        .env_clear()
+        .env("PATH", VENV_PATH)
+        .env("HOME", "/root")
+        .env("LANG", "C.UTF-8")
+        .envs(env.iter().copied());
+    run(&mut cmd, what);
+}
+
+/// The CA bundle the host's pip trusts (`$PIP_CERT`, `$SSL_CERT_FILE`, else
+/// Debian's): copied into the chroot, so pip there reaches PyPI through
+/// whatever the host's pip goes through (e.g. a TLS-inspecting proxy).
+fn host_ca_bundle() -> Option<PathBuf> {
+    ["PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"]
+        .iter()
+        .filter_map(std::env::var_os)
+        .map(PathBuf::from)
+        .chain([PathBuf::from("/etc/ssl/certs/ca-certificates.crt")])
+        .find(|p| p.is_file())
+}
+
+/// The cached stand-in root filesystem of `s`; builds it when missing.
+fn stand_in_dir(cache: &Path, s: &StandIn) -> (PathBuf, Option<Duration>, Option<Duration>) {
+    let lock_path = crate::workspace_root().join("xtask/python").join(s.lock);
+    let lock = std::fs::read_to_string(&lock_path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", lock_path.display()));
+    let stamp = format!(
+        "{:016x}",
+        fnv1a(
+            format!(
+                "{ROOTFS_RECIPE}\n{LAYOUT}\n{}\n{lock}\n{}",
+                s.image, s.main_py
+            )
+            .as_bytes()
+        )
+    );
+    let slug = s.image.replace(['/', ':'], "-");
+    let dir = cache.join(format!("{slug}-{stamp}"));
+    if stamped(&dir, &stamp) {
+        return (dir, None, None);
+    }
+    let (base, rootfs_built_in) = rootfs(cache);
+    let started = Instant::now();
+    let tmp = cache.join(format!("{slug}-{stamp}.tmp"));
+    fresh(&tmp);
+    fresh(&dir);
+    eprintln!(
+        "stand-in: {}: installing {} into a copy of {}",
+        s.image,
+        lock_path.display(),
+        base.display()
+    );
+    run(
+        Command::new("cp").arg("-a").arg(&base).arg(&tmp),
+        "copy of the root filesystem",
+    );
+    let _ = std::fs::remove_file(tmp.join(STAMP));
+    // pip downloads from PyPI inside the chroot: the host's resolver config.
+    let resolv = tmp.join("etc/resolv.conf");
+    let _ = std::fs::remove_file(&resolv);
+    std::fs::copy("/etc/resolv.conf", &resolv).expect("/etc/resolv.conf is readable");
+    std::fs::copy(&lock_path, tmp.join("tmp/requirements.txt")).unwrap();
+    let mut pip_env = vec![];
+    if let Some(ca) = host_ca_bundle() {
+        std::fs::copy(&ca, tmp.join("tmp/ca.crt")).unwrap();
+        pip_env.push(("PIP_CERT", "/tmp/ca.crt"));
+    }
+    let index = std::env::var("PIP_INDEX_URL").unwrap_or_default();
+    if !index.is_empty() {
+        pip_env.push(("PIP_INDEX_URL", index.as_str()));
+    }
+    chroot(
+        &tmp,
+        &["python3", "-m", "venv", "/airbyte/venv"],
+        &[],
+        "python3 -m venv in the stand-in",
+    );
+    chroot(
+        &tmp,
+        &[
+            "/airbyte/venv/bin/pip",
+            "install",
+            "--quiet",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--no-input",
+            "-r",
+            "/tmp/requirements.txt",
+        ],
+        &pip_env,
+        &format!("pip install -r {} in the stand-in", lock_path.display()),
+    );
+    std::fs::remove_file(tmp.join("tmp/requirements.txt")).unwrap();
+    let _ = std::fs::remove_file(tmp.join("tmp/ca.crt"));
+    std::fs::write(&resolv, "").unwrap();
+    let code = tmp.join("airbyte/integration_code");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.py"), s.main_py).unwrap();
+    std::fs::write(tmp.join(STAMP), &stamp).unwrap();
+    std::fs::rename(&tmp, &dir).unwrap();
+    (dir, rootfs_built_in, Some(started.elapsed()))
+}
+
+/// Builds (or takes from the cache) the stand-in of `s` and imports it into
+/// `engine` under the upstream image's name.
+pub fn import(engine: &Engine, s: &StandIn) -> Imported {
+    let cache = cache_dir();
+    std::fs::create_dir_all(&cache)
+        .unwrap_or_else(|e| panic!("cannot create the cache {}: {e}", cache.display()));
+    let lock_file = std::fs::File::create(cache.join(".lock")).unwrap();
+    #[allow(clippy::incompatible_msrv)]
+    lock_file.lock().expect("the stand-in cache lock");
+    let (dir, rootfs_built_in, stand_in_built_in) = stand_in_dir(&cache, s);
+
+    let started = Instant::now();
+    let (name, version) = s.image.rsplit_once(':').expect("an image name with a tag");
+    let mut import = engine.docker();
+    import.arg("import");
+    for change in [
+        format!("ENV PATH={VENV_PATH}"),
+        "ENV AIRBYTE_ENTRYPOINT=\"python /airbyte/integration_code/main.py\"".to_string(),
+        "WORKDIR /airbyte/integration_code".to_string(),
+        format!("LABEL io.airbyte.name={name} io.airbyte.version={version}"),
+        "ENTRYPOINT [\"python\", \"/airbyte/integration_code/main.py\"]".to_string(),
+    ] {
+        import.arg("--change").arg(change);
+    }
+    let mut tar = Command::new("tar")
+        .args(["--numeric-owner", "--exclude=./.atf-done", "-C"])
+        .arg(&dir)
+        .args(["-cf", "-", "."])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("tar runs");
+    let out = import
+        .arg("-")
+        .arg(s.image)
+        .stdin(tar.stdout.take().unwrap())
+        .output()
+        .expect("the docker client runs");
+    let tar_status = tar.wait().unwrap();
+    assert!(
+        tar_status.success() && out.status.success(),
+        "tar {} | docker import - {} failed (tar {tar_status}, docker {}): {}",
+        dir.display(),
+        s.image,
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let imported_in = started.elapsed();
+    let size = engine.image_size(s.image);
+    eprintln!(
+        "stand-in: {} imported in {imported_in:.1?} ({} MB; root filesystem {}, venv {})",
+        s.image,
+        size / 1_000_000,
+        rootfs_built_in.map_or("cached".into(), |d| format!("built in {d:.1?}")),
+        stand_in_built_in.map_or("cached".into(), |d| format!("built in {d:.1?}")),
+    );
+    Imported {
+        image: s.image.to_string(),
+        rootfs_built_in,
+        stand_in_built_in,
+        imported_in,
+        size,
+    }
+}
