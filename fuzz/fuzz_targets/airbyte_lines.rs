@@ -10,14 +10,19 @@ use libfuzzer_sys::fuzz_target;
 mod schemas;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, rest)) = data.split_first() else { return };
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
     let schemas = schemas::schemas();
     let schema = &schemas[usize::from(pick) % schemas.len()];
     match runtime::fuzzing::translate_for_fuzzing(schema, rest) {
         Ok(out) => {
             for line in out.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                 serde_json::from_slice::<serde_json::Value>(line).unwrap_or_else(|e| {
-                    panic!("response is not JSON ({e}): {}", String::from_utf8_lossy(line))
+                    panic!(
+                        "response is not JSON ({e}): {}",
+                        String::from_utf8_lossy(line)
+                    )
                 });
             }
         }

@@ -24,7 +24,10 @@ fn members(text: &str) -> Option<Vec<(Cow<'_, str>, &RawValue)>> {
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("an object")
         }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
             let mut out = Vec::new();
             while let Some(k) = m.next_key::<Cow<'de, str>>()? {
                 out.push((k, m.next_value::<&'de RawValue>()?));
@@ -64,13 +67,18 @@ fn check(n: &DocNormalizer, text: &str) -> (bool, bool) {
         }
     }
     for (hot_changed, hot) in outs {
-        assert_eq!(hot_changed, changed, "changed? on {text}");
+        // Not compared with `changed`: with duplicate keys the hot path may
+        // change an earlier occurrence the reference path dropped (the value
+        // is the same; found by the fuzz target `hotpath`).
         if !hot_changed {
             assert!(hot.is_empty(), "nothing changed but output written: {text}");
         }
         let got: Value = if hot_changed {
             serde_json::from_slice(&hot).unwrap_or_else(|e| {
-                panic!("hot path wrote invalid JSON ({e}): {}", String::from_utf8_lossy(&hot))
+                panic!(
+                    "hot path wrote invalid JSON ({e}): {}",
+                    String::from_utf8_lossy(&hot)
+                )
             })
         } else {
             serde_json::from_str(text).unwrap()
@@ -304,11 +312,13 @@ fn declared() -> impl Strategy<Value = Vec<Normalize>> {
 }
 
 fn style() -> impl Strategy<Value = Style> {
-    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(escape_unicode, escape_more, spaces)| Style {
-        escape_unicode,
-        escape_more,
-        spaces,
-    })
+    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(escape_unicode, escape_more, spaces)| Style {
+            escape_unicode,
+            escape_more,
+            spaces,
+        },
+    )
 }
 
 proptest! {
@@ -370,12 +380,17 @@ fn escapes_duplicates_and_edge_numbers() {
         (r#"{"a":"2023-01-30 02:34:15","a":"2023-01-31"}"#, true),
         (r#"{"\u0061":"2023-01-30"}"#, true),
         (r#"{"a":"2023\u002d01-30T00:00:00Z"}"#, false),
-        (r#"{"a":"2023-01-30\u0020 02:34:15"}"#, true),
+        // Two spaces: not a date-time form, left alone by both paths.
+        (r#"{"a":"2023-01-30\u0020 02:34:15"}"#, false),
+        (r#"{"a":"2023-01-30\u002002:34:15"}"#, true),
         (r#"{"a":9223372036854775807}"#, false),
         (r#"{"a":1685098188.5,"n":1685098188}"#, true),
         (r#"{"a":18446744073709551616}"#, false),
         (r#"{"a":-9223372036854775808}"#, false),
-        (r#"{"l":[{"at":1},{"d":"2023-03-05T15:41:54Z","at":"2023-01-30"}]}"#, true),
+        (
+            r#"{"l":[{"at":1},{"d":"2023-03-05T15:41:54Z","at":"2023-01-30"}]}"#,
+            true,
+        ),
         (r#" { "l" : [ { } , { "d" : "2023-03-05" } ] } "#, false),
         (r#"{"x":"\ud83d\ude00","a":"2023-01-30"}"#, true),
     ] {
@@ -385,14 +400,35 @@ fn escapes_duplicates_and_edge_numbers() {
     }
 }
 
+/// Found by `cargo xtask fuzz hotpath` (fuzz/artifacts/hotpath/crash-cfea9b7b…):
+/// duplicate keys, the first occurrence not a date, the last one neither.
+#[test]
+fn fuzz_crash_duplicate_keys_under_patterns() {
+    let schema = json!({"$defs": {"node": {"type": "object", "properties": {
+            "at": {"type": "string", "format": "date-time"},
+            "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}}},
+           "$ref": "#/$defs/node",
+           "patternProperties": {"^x": {"format": "date-time"}, "_at$": {"type": ["integer", "string"], "format": "date-time"}},
+           "additionalProperties": {"oneOf": [{"type": "array", "items": {"format": "date-time"}}, {"type": "integer"}]}});
+    let n = DocNormalizer::new(&schema, &[]);
+    let text = r#"{"id":94,"make":"Ni","year":2011,"price":40893,"created_at":"4042-02-28T2;ssan","model":"Xterra","year":2005,"price":41532,"created_at":"2021-09-#> 09:00:49+00:00","updated_at":"2026-11-24T08:37:31+00:00"}"#;
+    check(&n, text);
+}
+
 #[test]
 fn patterns_that_overlap_fall_back_and_agree() {
     let n = DocNormalizer::new(
         &json!({"patternProperties": {"^a": {"format": "date-time"}, "b$": {"type": "integer", "format": "date-time"}}}),
         &[],
     );
-    assert_eq!(check(&n, r#"{"ab":1685098188,"a":1685098188}"#), (true, true));
-    assert_eq!(check(&n, r#"{"a":1685098188,"b":1685098188}"#), (true, false));
+    assert_eq!(
+        check(&n, r#"{"ab":1685098188,"a":1685098188}"#),
+        (true, true)
+    );
+    assert_eq!(
+        check(&n, r#"{"a":1685098188,"b":1685098188}"#),
+        (true, false)
+    );
 }
 
 /// Every record of every fixture read, with the binding built from the
@@ -426,7 +462,10 @@ fn fixture_reads() {
         let mut schemas = std::collections::HashMap::new();
         for m in lines("discover.jsonl") {
             for s in m["catalog"]["streams"].as_array().into_iter().flatten() {
-                schemas.insert(s["name"].as_str().unwrap().to_string(), s["json_schema"].clone());
+                schemas.insert(
+                    s["name"].as_str().unwrap().to_string(),
+                    s["json_schema"].clone(),
+                );
             }
         }
         for m in lines("read.jsonl") {

@@ -241,7 +241,6 @@ fn count_responses(mut r: impl Read) -> (u64, u64) {
     (captured, checkpoints)
 }
 
-
 /// Targets of issue 9, for every row.
 const WALL_TARGET: f64 = 2.5;
 const CPU_TARGET: f64 = 3.0;
@@ -258,7 +257,11 @@ fn decompress(gz: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
         .trim_end_matches(".gz");
     let out_path = dir.join(name);
     if !out_path.exists() {
-        eprintln!("bench: decompressing {} into {}", gz.display(), out_path.display());
+        eprintln!(
+            "bench: decompressing {} into {}",
+            gz.display(),
+            out_path.display()
+        );
         let mut d = flate2::read::GzDecoder::new(
             std::fs::File::open(gz).with_context(|| gz.display().to_string())?,
         );
@@ -337,7 +340,8 @@ fn open_request(streams: &[Value], schema: impl Fn(&Value) -> Value) -> anyhow::
                            "writeSchema": schema(&b["documentSchema"]), "key": b["key"]},
         }));
     }
-    let open = json!({"open": {"capture": {"name": "bench/replay", "config": {}, "bindings": bindings}}});
+    let open =
+        json!({"open": {"capture": {"name": "bench/replay", "config": {}, "bindings": bindings}}});
     Ok(format!("{open}\n"))
 }
 
@@ -417,7 +421,10 @@ impl Gen {
                 Value::Object(m)
             }
             "array" if depth < 6 => {
-                let items = schema.get("items").cloned().unwrap_or(json!({"type": "string"}));
+                let items = schema
+                    .get("items")
+                    .cloned()
+                    .unwrap_or(json!({"type": "string"}));
                 let len = if depth == 1 { 3 } else { 1 };
                 Value::Array((0..len).map(|_| self.value(&items, depth + 1)).collect())
             }
@@ -439,7 +446,10 @@ fn nested_replay(streams: &[Value], out_path: &Path, bytes: u64) -> anyhow::Resu
     }
     let tmp = out_path.with_extension("tmp");
     let mut out = BufWriter::new(std::fs::File::create(&tmp)?);
-    let mut g = Gen { state: 0x9E3779B97F4A7C15, n: 0 };
+    let mut g = Gen {
+        state: 0x9E3779B97F4A7C15,
+        n: 0,
+    };
     let (mut written, mut records) = (0u64, 0u64);
     while written < bytes {
         for stream in streams {
@@ -521,9 +531,15 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             decompress(&fx.join("read-100k.jsonl.gz"), &dir.join(short))?
         } else if fx.join("read.jsonl").exists() {
             std::fs::create_dir_all(dir.join(short))?;
-            repeated(&fx.join("read.jsonl"), &dir.join(short).join("read-x100k.jsonl"))?
+            repeated(
+                &fx.join("read.jsonl"),
+                &dir.join(short).join("read-x100k.jsonl"),
+            )?
         } else {
-            notes.push(format!("{name}: no read fixture in {} (skipped)", fx.display()));
+            notes.push(format!(
+                "{name}: no read fixture in {} (skipped)",
+                fx.display()
+            ));
             continue;
         };
         let bin = if args.no_build {
@@ -537,7 +553,13 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             })?
         };
         let request = dir.join(format!("open-{name}.json"));
-        std::fs::write(&request, open_request(&discovered_streams(&fx.join("discover.jsonl"))?, Value::clone)?)?;
+        std::fs::write(
+            &request,
+            open_request(
+                &discovered_streams(&fx.join("discover.jsonl"))?,
+                Value::clone,
+            )?,
+        )?;
         rows.push(Row {
             label: name.clone(),
             bin,
@@ -550,7 +572,15 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     // The generic binary, built as connector binaries ship.
     if !args.no_build && args.binary.is_none() {
         let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .args(["build", "--profile", "connector", "-p", "runtime", "--bin", "airbyte-to-flow"])
+            .args([
+                "build",
+                "--profile",
+                "connector",
+                "-p",
+                "runtime",
+                "--bin",
+                "airbyte-to-flow",
+            ])
             .current_dir(&root)
             .status()?;
         if !status.success() {
@@ -565,7 +595,13 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     if faker.join("read-100k.jsonl.gz").exists() {
         let replay = decompress(&faker.join("read-100k.jsonl.gz"), &dir.join("faker"))?;
         let request = dir.join("open-generic-faker.json");
-        std::fs::write(&request, open_request(&discovered_streams(&faker.join("discover.jsonl"))?, Value::clone)?)?;
+        std::fs::write(
+            &request,
+            open_request(
+                &discovered_streams(&faker.join("discover.jsonl"))?,
+                Value::clone,
+            )?,
+        )?;
         rows.push(Row {
             label: "generic airbyte-to-flow (no patches), faker".into(),
             bin: generic.clone(),
@@ -574,7 +610,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             replay,
         });
     } else {
-        notes.push(format!("{}: absent, generic faker row skipped", faker.join("read-100k.jsonl.gz").display()));
+        notes.push(format!(
+            "{}: absent, generic faker row skipped",
+            faker.join("read-100k.jsonl.gz").display()
+        ));
     }
     let zendesk = fixtures.join("zendesk-support/discover.jsonl");
     if zendesk.exists() {
@@ -586,11 +625,18 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         nested_replay(&streams, &replay, 100_000_000)?;
         let records = records_in(&replay)?;
         for (label, file, ten) in [
-            ("nested zendesk tickets+ticket_audits (generic)", "open-nested.json", false),
+            (
+                "nested zendesk tickets+ticket_audits (generic)",
+                "open-nested.json",
+                false,
+            ),
             ("  same records, 10x schema", "open-nested-10x.json", true),
         ] {
             let request = dir.join(file);
-            std::fs::write(&request, open_request(&streams, |s| if ten { tenfold(s) } else { s.clone() })?)?;
+            std::fs::write(
+                &request,
+                open_request(&streams, |s| if ten { tenfold(s) } else { s.clone() })?,
+            )?;
             rows.push(Row {
                 label: label.into(),
                 bin: generic.clone(),
@@ -600,7 +646,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             });
         }
     } else {
-        notes.push(format!("{}: absent, nested rows skipped", zendesk.display()));
+        notes.push(format!(
+            "{}: absent, nested rows skipped",
+            zendesk.display()
+        ));
     }
 
     let runs = args.runs.max(1);
@@ -628,7 +677,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         }
     }
     let baseline: Option<Value> = match &args.baseline {
-        Some(p) => Some(serde_json::from_str(&std::fs::read_to_string(p).with_context(|| p.display().to_string())?)?),
+        Some(p) => Some(serde_json::from_str(
+            &std::fs::read_to_string(p).with_context(|| p.display().to_string())?,
+        )?),
         None => None,
     };
     let mut saved = serde_json::Map::new();
@@ -661,22 +712,36 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             rss,
             vs
         );
-        saved.insert(row.label.clone(), json!({"wall": m.wall.as_secs_f64(), "cpu": m.cpu.as_secs_f64(), "rss_mb": rss}));
+        saved.insert(
+            row.label.clone(),
+            json!({"wall": m.wall.as_secs_f64(), "cpu": m.cpu.as_secs_f64(), "rss_mb": rss}),
+        );
         if wall_ratio > WALL_TARGET {
-            failed.push(format!("{}: wall {wall_ratio:.2}x cat > {WALL_TARGET}x", row.label));
+            failed.push(format!(
+                "{}: wall {wall_ratio:.2}x cat > {WALL_TARGET}x",
+                row.label
+            ));
         }
         if cpu_ratio > CPU_TARGET {
-            failed.push(format!("{}: cpu {cpu_ratio:.2}x cat > {CPU_TARGET}x", row.label));
+            failed.push(format!(
+                "{}: cpu {cpu_ratio:.2}x cat > {CPU_TARGET}x",
+                row.label
+            ));
         }
         if rss > RSS_TARGET_MB {
-            failed.push(format!("{}: peak RSS {rss:.1} MB > {RSS_TARGET_MB} MB", row.label));
+            failed.push(format!(
+                "{}: peak RSS {rss:.1} MB > {RSS_TARGET_MB} MB",
+                row.label
+            ));
         }
         if row.label.contains("10x schema") {
             if let Some(small) = previous_wall {
                 let sweep = m.wall.as_secs_f64() / small;
                 println!("{:<48} 10x schema / small schema wall: {sweep:.2}x (target <= {SCHEMA_SWEEP_TARGET}x)", "");
                 if sweep > SCHEMA_SWEEP_TARGET {
-                    failed.push(format!("10x schema: {sweep:.2}x the small schema's wall > {SCHEMA_SWEEP_TARGET}x"));
+                    failed.push(format!(
+                        "10x schema: {sweep:.2}x the small schema's wall > {SCHEMA_SWEEP_TARGET}x"
+                    ));
                 }
             }
         }
@@ -697,7 +762,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     if let Some(p) = &args.save {
         std::fs::write(p, serde_json::to_string_pretty(&Value::Object(saved))?)?;
-        println!("saved these figures to {} (pass it as --baseline next time)", p.display());
+        println!(
+            "saved these figures to {} (pass it as --baseline next time)",
+            p.display()
+        );
     }
     if failed.is_empty() {
         println!("every row within target");

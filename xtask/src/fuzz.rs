@@ -78,7 +78,10 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<()> {
             .args(["fuzz", "run", "--sanitizer", "none", target])
             .arg(&corpus)
             .arg("--")
-            .arg(format!("-max_total_time={}", args.duration.as_secs().max(1)))
+            .arg(format!(
+                "-max_total_time={}",
+                args.duration.as_secs().max(1)
+            ))
             .arg(format!(
                 "-artifact_prefix={}/",
                 root.join("fuzz/artifacts").join(target).display()
@@ -93,10 +96,7 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<()> {
                 started.elapsed()
             );
         }
-        eprintln!(
-            "fuzz: {target}: no crash in {:.0?}",
-            started.elapsed()
-        );
+        eprintln!("fuzz: {target}: no crash in {:.0?}", started.elapsed());
     }
     Ok(())
 }
@@ -126,12 +126,21 @@ fn ensure_cargo_fuzz(target_dir: &Path) -> anyhow::Result<std::ffi::OsString> {
         version.as_deref().unwrap_or("none")
     );
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["install", "cargo-fuzz", "--locked", "--version", CARGO_FUZZ_VERSION, "--root"])
+        .args([
+            "install",
+            "cargo-fuzz",
+            "--locked",
+            "--version",
+            CARGO_FUZZ_VERSION,
+            "--root",
+        ])
         .arg(&tools)
         .status()
         .context("running cargo install cargo-fuzz")?;
     if !status.success() {
-        bail!("cargo install cargo-fuzz --version {CARGO_FUZZ_VERSION} failed: see its output above");
+        bail!(
+            "cargo install cargo-fuzz --version {CARGO_FUZZ_VERSION} failed: see its output above"
+        );
     }
     Ok(path)
 }

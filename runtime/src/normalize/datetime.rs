@@ -137,7 +137,11 @@ fn parse_loose(s: &str) -> Option<String> {
         "" | "Z" | "z" | "UTC" | "GMT" => 0,
         z if z.starts_with(['+', '-']) && z.len() <= 6 => {
             // %#z: `+HH`, `+HHMM` or `+HH:MM`.
-            let with = DateTime::parse_from_str(&format!("2000-01-01T00:00:00{z}"), "%Y-%m-%dT%H:%M:%S%#z").ok()?;
+            let with = DateTime::parse_from_str(
+                &format!("2000-01-01T00:00:00{z}"),
+                "%Y-%m-%dT%H:%M:%S%#z",
+            )
+            .ok()?;
             let secs = with.offset().local_minus_utc();
             if secs.abs() >= 24 * 3600 {
                 return None;
@@ -152,7 +156,10 @@ fn parse_loose(s: &str) -> Option<String> {
         .ok()?;
     // Two digits each (chrono also takes one) and no leap second (`:60`).
     let tb = time.as_bytes();
-    let two = |i: usize| tb.get(i..i + 2).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let two = |i: usize| {
+        tb.get(i..i + 2)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
     let shape = two(0)
         && tb.get(2) == Some(&b':')
         && two(3)
@@ -421,7 +428,6 @@ mod tests {
             assert!(!is_strict_rfc3339(bad), "{bad}");
         }
     }
-
 
     /// What the strict scanner must accept: chrono's RFC 3339 parser's
     /// verdict, narrowed by the scanner's documented extra rules (upper-case

@@ -55,7 +55,11 @@ impl<'a> Walker<'a> {
 
     /// Walks the whole document `text`; true when something changed (the new
     /// document was appended to `out`), false when not (`out` untouched).
-    pub fn document(mut self, node: Option<&Node>, declared: Option<&Declared>) -> Result<bool, Fallback> {
+    pub fn document(
+        mut self,
+        node: Option<&Node>,
+        declared: Option<&Declared>,
+    ) -> Result<bool, Fallback> {
         let i = self.ws(0);
         self.value(i, node, declared)?;
         Ok(self.finish())
@@ -120,7 +124,8 @@ impl<'a> Walker<'a> {
         let mut j = i + 1;
         let mut escaped = false;
         loop {
-            let k = j + memchr::memchr2(b'"', b'\\', self.src.get(j..).ok_or(Fallback)?).ok_or(Fallback)?;
+            let k = j + memchr::memchr2(b'"', b'\\', self.src.get(j..).ok_or(Fallback)?)
+                .ok_or(Fallback)?;
             if self.src[k] == b'"' {
                 return Ok((k + 1, escaped));
             }
