@@ -1,6 +1,7 @@
 //! Criterion benchmark of the per-record hot path over faker `purchases`
 //! records (whose naive `created_at`/`updated_at` need rewriting):
-//! `cargo bench -p runtime --bench normalize`.
+//! `cargo bench -p runtime --bench normalize`: the hot path (`splice`) and the
+//! reference path (`parse_apply_serialize`).
 //!
 //! Records and schema come from `../shared/fixtures/airbyte/faker/`; without
 //! it, a built-in sample record and schema of the same shape are used.
@@ -93,6 +94,17 @@ fn bench(c: &mut Criterion) {
             },
             BatchSize::LargeInput,
         )
+    });
+    g.bench_function("hot_path_splice", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(raw.len() * 256);
+            for r in &raw {
+                if !normalizer.splice(r, &mut out).unwrap() {
+                    out.extend_from_slice(r.as_bytes());
+                }
+            }
+            out
+        })
     });
     g.bench_function("parse_apply_serialize", |b| {
         b.iter(|| {

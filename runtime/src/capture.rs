@@ -18,18 +18,16 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 
 use crate::connector::{self, Workdir};
-use crate::normalize::DocNormalizer;
+use crate::normalize::{self, DocNormalizer};
 use crate::ops::connector_config;
 use crate::protocol::{self, Open};
-use crate::{splice, state, Error, Options};
+use crate::{state, Error, Options};
 
 struct Binding {
     stream: String,
     namespace: Option<String>,
     normalizer: DocNormalizer,
     noop: bool,
-    /// The top-level date-time fields, when those are all there is to normalize.
-    fast: Option<Vec<String>>,
     /// `{"captured":{"binding":N,"doc":` (binding 0 omitted, protobuf-JSON style).
     prefix: Vec<u8>,
 }
@@ -96,11 +94,6 @@ where
         let declared = connector.streams.for_stream(stream).normalizations;
         let normalizer = DocNormalizer::new(&schema, declared);
         let noop = normalizer.is_noop();
-        let fast = if declared.is_empty() {
-            splice::top_level_datetimes(&schema)
-        } else {
-            None
-        };
         tracing::debug!(binding = i, stream, noop, "binding");
 
         let mut descriptor = json!({ "name": stream });
@@ -128,7 +121,6 @@ where
             namespace: namespace.map(str::to_string),
             normalizer,
             noop,
-            fast,
             prefix,
         });
     }
@@ -329,7 +321,8 @@ impl Translator {
                     })?;
                 self.last = idx;
                 let b = &bindings[idx];
-                let raw_text = match rec.data.raw(text) {
+                let object = rec.data.raw(text);
+                let raw_text = match object {
                     Some(r) => r,
                     None => connector::raw_data(text).ok_or_else(|| {
                         Error::Request(format!("a RECORD of stream {:?} has no data", rec.stream))
@@ -340,22 +333,28 @@ impl Translator {
                 out.extend_from_slice(&b.prefix);
                 if b.noop {
                     out.extend_from_slice(raw);
-                } else if let Some(names) = &b.fast {
-                    if !splice::normalize_into(
-                        raw_text,
-                        &rec.data.fields,
-                        names,
-                        &b.normalizer,
-                        out,
-                    ) {
-                        out.extend_from_slice(raw);
-                    }
                 } else {
-                    let mut doc: Value = serde_json::from_slice(raw)
-                        .map_err(|e| Error::Request(format!("record data is not JSON: {e}")))?;
-                    if b.normalizer.apply(&mut doc) {
-                        serde_json::to_writer(&mut *out, &doc).expect("a Value always serializes");
+                    // The hot path (normalize::walk), or the reference path
+                    // for the records the plan leaves to it.
+                    let len = out.len();
+                    let spliced = if object.is_some() {
+                        b.normalizer.splice_members(raw_text, &rec.data.fields, out)
                     } else {
+                        b.normalizer.splice(raw_text, out)
+                    };
+                    let changed = match spliced {
+                        Ok(changed) => changed,
+                        Err(normalize::Fallback) => {
+                            out.truncate(len);
+                            b.normalizer.reference_text(raw_text, out).map_err(|e| {
+                                Error::Request(format!(
+                                    "a RECORD of stream {:?} has data that is not JSON: {e}",
+                                    rec.stream
+                                ))
+                            })?
+                        }
+                    };
+                    if !changed {
                         out.extend_from_slice(raw);
                     }
                 }
@@ -516,4 +515,29 @@ fn find_binding(
     bindings
         .iter()
         .position(|b| b.stream == stream && (b.namespace.is_none() || namespace.is_none()))
+}
+
+/// The capture's decoder of the connector's stdout, on arbitrary bytes, for
+/// the fuzz target `airbyte_lines` (`fuzz/`): bindings `a` (no namespace) and
+/// `b` (namespace `ns`), normalized by `schema`. Returns the responses written,
+/// or the error that would end the capture.
+#[doc(hidden)]
+pub fn translate_for_fuzzing(schema: &Value, input: &[u8]) -> Result<Vec<u8>, Error> {
+    let bindings: Vec<Binding> = [("a", None), ("b", Some("ns"))]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (stream, namespace))| {
+            let normalizer = DocNormalizer::new(schema, &[]);
+            Binding {
+                stream: stream.to_string(),
+                namespace: namespace.map(str::to_string),
+                noop: normalizer.is_noop(),
+                normalizer,
+                prefix: format!(r#"{{"captured":{{"binding":{i},"doc":"#).into_bytes(),
+            }
+        })
+        .collect();
+    let mut t = Translator::default();
+    t.lines(&bindings, input)?;
+    Ok(t.output)
 }

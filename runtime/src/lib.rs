@@ -22,7 +22,6 @@ mod error;
 pub mod normalize;
 mod ops;
 mod protocol;
-mod splice;
 pub mod state;
 
 pub use cli::{parse_duration, version_text, Args, Build};
@@ -106,11 +105,7 @@ where
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let request: protocol::Request = serde_json::from_slice(&line).map_err(|err| {
-            Error::Request(format!(
-                "request {n} on stdin is not a Flow capture request ({err}): send one JSON object per line"
-            ))
-        })?;
+        let request = decode_request(n, &line)?;
         match request {
             protocol::Request::Spec => ops::spec(connector, &opts, &mut out).await?,
             protocol::Request::Discover(d) => ops::discover(connector, &opts, d, &mut out).await?,
@@ -131,4 +126,26 @@ where
     }
     out.flush().await.map_err(Error::stdout)?;
     Ok(())
+}
+
+/// Decodes the `n`th line of stdin as a Flow capture request.
+fn decode_request(n: usize, line: &[u8]) -> Result<protocol::Request, Error> {
+    serde_json::from_slice(line).map_err(|err| {
+        Error::Request(format!(
+            "request {n} on stdin is not a Flow capture request ({err}): send one JSON object per line"
+        ))
+    })
+}
+
+/// Entry points of the fuzz targets (`fuzz/`, `cargo xtask fuzz`): the
+/// decoders as the binary runs them. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::capture::translate_for_fuzzing;
+
+    /// [`crate::serve`]'s decoding of one request line; the error it would
+    /// end with.
+    pub fn decode_request(line: &[u8]) -> Result<(), crate::Error> {
+        crate::decode_request(1, line).map(drop)
+    }
 }

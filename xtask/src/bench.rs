@@ -1,16 +1,23 @@
-//! `cargo xtask bench`: whole-process benchmark of the generic runtime binary.
+//! `cargo xtask bench`: whole-process benchmark of the binaries users run.
 //!
-//! Replays the recorded 100k-record faker read
-//! (`../shared/fixtures/airbyte/faker/read-100k.jsonl.gz`, decompressed once
-//! into `target/bench/`) through `airbyte-to-flow`, built with the `connector`
-//! profile as connector binaries ship, with a fake connector that `cat`s the
-//! file, capturing all three bindings with the write schemas discovered from
-//! the faker fixture; and times in the same run the baseline
-//! `cat FILE | cat > /dev/null`. Wall time and CPU time (user+system) come
-//! from `wait4` (the process and its reaped children); the binary's own peak
-//! RSS is its `VmHWM`, sampled from `/proc`. It also replays a 10k-record
-//! prefix to show whether RSS stays flat as the record count grows. Prints
-//! medians of `--runs` runs.
+//! Rows, each a replay of a recorded or generated Airbyte `read` output fed
+//! through a binary by a fake connector that `cat`s the file, capturing every
+//! stream of the replay with the write schemas its discover gives:
+//! - every connector under `connectors/`, built with `cargo xtask build` (as
+//!   shipped: connector profile, stripped), on its fixture's read
+//!   (`read-100k.jsonl.gz`, or `read.jsonl` repeated to 100k records);
+//! - the generic `airbyte-to-flow` binary (no patches) on the faker replay,
+//!   labelled as what it is;
+//! - a nested replay generated from zendesk-support's discovered `tickets` and
+//!   `ticket_audits` schemas (date-times nested, in arrays of objects, some
+//!   naive so that they must change), and the same records with a 10x larger
+//!   schema (each property cloned nine times under other names).
+//!
+//! Each replay is also piped through `cat FILE | cat > /dev/null` in the same
+//! run, for the ratios. Wall time and CPU time (user+system) come from `wait4`
+//! (the process and its reaped children); peak RSS is the binary's own
+//! `VmHWM`, sampled from `/proc`. Prints medians of `--runs` runs as one
+//! table, with the ratio to a baseline saved by an earlier `--save`.
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -26,16 +33,22 @@ pub struct BenchArgs {
     /// Runs of each measurement (medians are reported)
     #[arg(long, default_value_t = 5)]
     runs: usize,
-    /// Skip `cargo build --profile connector` (use the binary already built)
+    /// Skip building (use the binaries already built by `cargo xtask build`)
     #[arg(long)]
     no_build: bool,
-    /// Benchmark this binary instead of building target/connector/airbyte-to-flow
+    /// Use this generic binary instead of building target/connector/airbyte-to-flow
     /// (e.g. a copy of an older build, to compare in the same conditions)
     #[arg(long)]
     binary: Option<PathBuf>,
     /// The fixtures folder (default: ../shared/fixtures/airbyte beside the workspace)
     #[arg(long, env = "ATF_FIXTURES")]
     fixtures: Option<PathBuf>,
+    /// Figures of an earlier run (`--save`), to print the ratio to them
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Save this run's figures to FILE (the next run's `--baseline`)
+    #[arg(long)]
+    save: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy)]
@@ -228,80 +241,259 @@ fn count_responses(mut r: impl Read) -> (u64, u64) {
     (captured, checkpoints)
 }
 
-/// Decompress the 100k read once, and write a prefix with about 10k records.
-fn prepare(fixtures: &Path, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+/// Targets of issue 9, for every row.
+const WALL_TARGET: f64 = 2.5;
+const CPU_TARGET: f64 = 3.0;
+const RSS_TARGET_MB: f64 = 16.0;
+const SCHEMA_SWEEP_TARGET: f64 = 1.1;
+
+/// Decompress a `.jsonl.gz` replay once into `dir`.
+fn decompress(gz: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let full = dir.join("read-100k.jsonl");
-    let small = dir.join("read-10k.jsonl");
-    if !full.exists() {
-        let gz = fixtures.join("faker/read-100k.jsonl.gz");
-        eprintln!("decompressing {} into {}", gz.display(), full.display());
-        let mut d = flate2::read::GzDecoder::new(
-            std::fs::File::open(&gz).with_context(|| gz.display().to_string())?,
+    let name = gz
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("replay.jsonl.gz")
+        .trim_end_matches(".gz");
+    let out_path = dir.join(name);
+    if !out_path.exists() {
+        eprintln!(
+            "bench: decompressing {} into {}",
+            gz.display(),
+            out_path.display()
         );
-        let tmp = dir.join("read-100k.jsonl.tmp");
+        let mut d = flate2::read::GzDecoder::new(
+            std::fs::File::open(gz).with_context(|| gz.display().to_string())?,
+        );
+        let tmp = out_path.with_extension("tmp");
         let mut out = BufWriter::new(std::fs::File::create(&tmp)?);
         std::io::copy(&mut d, &mut out)?;
         out.flush()?;
         drop(out);
-        std::fs::rename(&tmp, &full)?;
+        std::fs::rename(&tmp, &out_path)?;
     }
-    if !small.exists() {
-        let input = std::io::BufReader::new(std::fs::File::open(&full)?);
-        let mut out = BufWriter::new(std::fs::File::create(&small)?);
-        let mut records = 0;
-        for line in input.lines() {
-            let line = line?;
-            writeln!(out, "{line}")?;
-            if line.starts_with("{\"type\":\"RECORD\"") {
-                records += 1;
-            }
-            if records >= 10_000 && line.starts_with("{\"type\":\"STATE\"") {
-                break;
+    Ok(out_path)
+}
+
+/// `read` repeated until it holds at least 100k records.
+fn repeated(read: &Path, out_path: &Path) -> anyhow::Result<PathBuf> {
+    if !out_path.exists() {
+        let text = std::fs::read_to_string(read)?;
+        let per = text
+            .lines()
+            .filter(|l| l.starts_with("{\"type\":\"RECORD\"") || l.contains("\"type\": \"RECORD\""))
+            .count();
+        if per == 0 {
+            bail!("{} has no RECORD", read.display());
+        }
+        let mut out = BufWriter::new(std::fs::File::create(out_path)?);
+        for _ in 0..100_000usize.div_ceil(per) {
+            out.write_all(text.as_bytes())?;
+            if !text.ends_with('\n') {
+                out.write_all(b"\n")?;
             }
         }
         out.flush()?;
     }
-    Ok((full, small))
+    Ok(out_path.to_path_buf())
 }
 
-/// The open request: the three faker streams with the schemas discover gives.
-fn open_request(fixtures: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(fixtures.join("faker/discover.jsonl"))?;
+/// The number of RECORD lines of a replay.
+fn records_in(file: &Path) -> anyhow::Result<u64> {
+    let mut n = 0;
+    for line in std::io::BufReader::new(std::fs::File::open(file)?).lines() {
+        if line?.contains("\"type\":\"RECORD\"") {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// The streams of the CATALOG in a discover output.
+fn discovered_streams(discover: &Path) -> anyhow::Result<Vec<Value>> {
+    let text = std::fs::read_to_string(discover)
+        .with_context(|| format!("reading {}", discover.display()))?;
     let catalog: Value = text
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .find(|m| m["type"] == "CATALOG")
-        .context("no CATALOG in faker/discover.jsonl")?;
-    let mut bindings = Vec::new();
-    for stream in catalog["catalog"]["streams"]
+        .with_context(|| format!("no CATALOG in {}", discover.display()))?;
+    Ok(catalog["catalog"]["streams"]
         .as_array()
         .context("no streams")?
-    {
-        let b = patches::apply::discovered_binding(stream, &patches::Connector::EMPTY.streams)?
-            .context("faker stream omitted")?;
+        .clone())
+}
+
+/// The open request capturing `streams` (their write schemas as discover
+/// gives them, optionally transformed).
+fn open_request(streams: &[Value], schema: impl Fn(&Value) -> Value) -> anyhow::Result<String> {
+    let mut bindings = Vec::new();
+    for stream in streams {
+        let Some(b) =
+            patches::apply::discovered_binding(stream, &patches::Connector::EMPTY.streams)?
+        else {
+            continue;
+        };
         bindings.push(json!({
             "resourceConfig": b["resourceConfig"],
             "collection": {"name": format!("bench/{}", b["recommendedName"].as_str().unwrap_or("x")),
-                           "writeSchema": b["documentSchema"], "key": b["key"]},
+                           "writeSchema": schema(&b["documentSchema"]), "key": b["key"]},
         }));
     }
-    let open = json!({"open": {"capture": {"name": "bench/faker", "config": {"count": 100000, "seed": 7}, "bindings": bindings}}});
+    let open =
+        json!({"open": {"capture": {"name": "bench/replay", "config": {}, "bindings": bindings}}});
     Ok(format!("{open}\n"))
 }
 
-fn fmt(s: &Sample) -> String {
-    let hwm = if s.hwm_kb > 0 {
-        format!("  VmHWM {:>5.1} MB", s.hwm_kb as f64 / 1024.0)
-    } else {
-        String::new()
+/// The schema with every top-level property cloned nine times under other
+/// names (`name__1` ...): about 10x the size, the same records.
+fn tenfold(schema: &Value) -> Value {
+    let mut s = schema.clone();
+    if let Some(Value::Object(props)) = s.get_mut("properties") {
+        let originals: Vec<(String, Value)> =
+            props.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        for i in 1..10 {
+            for (k, v) in &originals {
+                props.insert(format!("{k}__{i}"), v.clone());
+            }
+        }
+    }
+    s
+}
+
+/// A deterministic record generator following a JSON schema.
+struct Gen {
+    state: u64,
+    n: u64,
+}
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545F4914F6CDD1D)
+    }
+
+    fn value(&mut self, schema: &Value, depth: usize) -> Value {
+        self.n += 1;
+        let ty = match &schema["type"] {
+            Value::String(t) => t.as_str(),
+            Value::Array(ts) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|t| *t != "null")
+                .unwrap_or("null"),
+            _ if schema.get("properties").is_some() => "object",
+            _ if schema.get("items").is_some() => "array",
+            _ => {
+                for kw in ["anyOf", "oneOf", "allOf"] {
+                    if let Some(first) = schema[kw].as_array().and_then(|a| a.first()) {
+                        return self.value(first, depth);
+                    }
+                }
+                "string"
+            }
+        };
+        if schema["format"] == "date-time" {
+            // Half of them naive or with a `+0000` offset: they must change.
+            let r = self.next();
+            let (day, secs) = (r % 28 + 1, r % 86400);
+            let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+            return json!(match r % 4 {
+                0 => format!("2023-05-{day:02}T{h:02}:{m:02}:{s:02}Z"),
+                1 => format!("2023-05-{day:02}T{h:02}:{m:02}:{s:02}.{:06}", r % 1_000_000),
+                2 => format!("2023-05-{day:02}T{h:02}:{m:02}:{s:02}+00:00"),
+                _ => format!("2023-05-{day:02} {h:02}:{m:02}:{s:02}"),
+            });
+        }
+        match ty {
+            "object" if depth < 6 => {
+                let mut m = serde_json::Map::new();
+                if let Some(Value::Object(props)) = schema.get("properties") {
+                    for (k, sub) in props {
+                        m.insert(k.clone(), self.value(sub, depth + 1));
+                    }
+                } else {
+                    m.insert("key".into(), json!(format!("value {}", self.n)));
+                }
+                Value::Object(m)
+            }
+            "array" if depth < 6 => {
+                let items = schema
+                    .get("items")
+                    .cloned()
+                    .unwrap_or(json!({"type": "string"}));
+                let len = if depth == 1 { 3 } else { 1 };
+                Value::Array((0..len).map(|_| self.value(&items, depth + 1)).collect())
+            }
+            "integer" => json!(self.next() % 10_000_000_000),
+            "number" => json!((self.next() % 1_000_000) as f64 / 100.0),
+            "boolean" => json!(self.next() % 2 == 0),
+            "null" | "object" | "array" => Value::Null,
+            _ => json!(format!("text {} with some words", self.next() % 100_000)),
+        }
+    }
+}
+
+/// A replay of records generated from the discovered schemas of `names` in
+/// `discover` (alternating streams, a STATE every 1000 records), about
+/// `bytes` long.
+fn nested_replay(streams: &[Value], out_path: &Path, bytes: u64) -> anyhow::Result<()> {
+    if out_path.exists() {
+        return Ok(());
+    }
+    let tmp = out_path.with_extension("tmp");
+    let mut out = BufWriter::new(std::fs::File::create(&tmp)?);
+    let mut g = Gen {
+        state: 0x9E3779B97F4A7C15,
+        n: 0,
     };
-    format!(
-        "wall {:>7.3}s  cpu {:>7.3}s  ru_maxrss {:>5.1} MB{hwm}",
-        s.wall.as_secs_f64(),
-        s.cpu.as_secs_f64(),
-        s.max_rss_kb as f64 / 1024.0
-    )
+    let (mut written, mut records) = (0u64, 0u64);
+    while written < bytes {
+        for stream in streams {
+            let data = g.value(&stream["json_schema"], 0);
+            let line = json!({"type": "RECORD", "record": {"stream": stream["name"], "data": data, "emitted_at": 1_700_000_000_000u64}}).to_string();
+            written += line.len() as u64 + 1;
+            writeln!(out, "{line}")?;
+            records += 1;
+            if records % 1000 == 0 {
+                let state = json!({"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": stream["name"]}, "stream_state": {"updated_at": records}}}});
+                writeln!(out, "{state}")?;
+            }
+        }
+    }
+    out.flush()?;
+    drop(out);
+    std::fs::rename(&tmp, out_path)?;
+    Ok(())
+}
+
+/// One row of the table.
+struct Row {
+    label: String,
+    bin: PathBuf,
+    request: PathBuf,
+    replay: PathBuf,
+    records: u64,
+}
+
+#[derive(Default)]
+struct Measured {
+    samples: Vec<Sample>,
+}
+
+fn mb(kb: i64) -> f64 {
+    kb as f64 / 1024.0
+}
+
+fn fake_connector(dir: &Path) -> anyhow::Result<PathBuf> {
+    let fake = dir.join("fake-connector");
+    std::fs::write(&fake, "#!/bin/sh\nexec cat \"$BENCH_FILE\"\n")?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755))?;
+    Ok(fake)
 }
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -309,21 +501,79 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let fixtures = args
         .fixtures
         .unwrap_or_else(|| root.join("../shared/fixtures/airbyte"));
-    if !fixtures.join("faker/read-100k.jsonl.gz").exists() {
+    if !fixtures.is_dir() {
         bail!(
-            "{} is missing: pass --fixtures DIR (the shared Airbyte fixtures)",
-            fixtures.join("faker/read-100k.jsonl.gz").display()
+            "{} is absent: every replay comes from the shared Airbyte fixtures; pass --fixtures DIR",
+            fixtures.display()
         );
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
+    let dir = target.join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let fake = fake_connector(&dir)?;
+    let mut rows: Vec<Row> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+
+    // Every connector as `cargo xtask build` makes it.
+    let connectors_dir = root.join("connectors");
+    let mut names: Vec<String> = std::fs::read_dir(&connectors_dir)?
+        .flatten()
+        .filter(|e| e.path().join("connector.json").exists())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .collect();
+    names.sort();
+    for name in names {
+        let short = name.strip_prefix("source-").unwrap_or(&name);
+        let fx = fixtures.join(short);
+        let replay = if fx.join("read-100k.jsonl.gz").exists() {
+            decompress(&fx.join("read-100k.jsonl.gz"), &dir.join(short))?
+        } else if fx.join("read.jsonl").exists() {
+            std::fs::create_dir_all(dir.join(short))?;
+            repeated(
+                &fx.join("read.jsonl"),
+                &dir.join(short).join("read-x100k.jsonl"),
+            )?
+        } else {
+            notes.push(format!(
+                "{name}: no read fixture in {} (skipped)",
+                fx.display()
+            ));
+            continue;
+        };
+        let bin = if args.no_build {
+            target.join("connectors").join(&name).join(&name)
+        } else {
+            crate::build::build_connector(&crate::build::BuildOptions {
+                name: name.clone(),
+                connectors_dir: connectors_dir.clone(),
+                out: None,
+                push: false,
+            })?
+        };
+        let request = dir.join(format!("open-{name}.json"));
+        std::fs::write(
+            &request,
+            open_request(
+                &discovered_streams(&fx.join("discover.jsonl"))?,
+                Value::clone,
+            )?,
+        )?;
+        rows.push(Row {
+            label: name.clone(),
+            bin,
+            request,
+            records: records_in(&replay)?,
+            replay,
+        });
+    }
+
+    // The generic binary, built as connector binaries ship.
     if !args.no_build && args.binary.is_none() {
-        eprintln!("bench: compiling airbyte-to-flow with the connector profile (cargo build --profile connector -p runtime)");
         let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .args([
                 "build",
-                // What connector binaries ship with (see the root Cargo.toml).
                 "--profile",
                 "connector",
                 "-p",
@@ -337,64 +587,192 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             bail!("cargo build --profile connector -p runtime failed");
         }
     }
-    let bin = args
+    let generic = args
         .binary
+        .clone()
         .unwrap_or_else(|| target.join("connector/airbyte-to-flow"));
-    let dir = target.join("bench");
-    let (full, small) = prepare(&fixtures, &dir)?;
-    let request = dir.join("open.json");
-    std::fs::write(&request, open_request(&fixtures)?)?;
-    let fake = dir.join("fake-connector");
-    std::fs::write(&fake, "#!/bin/sh\nexec cat \"$BENCH_FILE\"\n")?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755))?;
+    let faker = fixtures.join("faker");
+    if faker.join("read-100k.jsonl.gz").exists() {
+        let replay = decompress(&faker.join("read-100k.jsonl.gz"), &dir.join("faker"))?;
+        let request = dir.join("open-generic-faker.json");
+        std::fs::write(
+            &request,
+            open_request(
+                &discovered_streams(&faker.join("discover.jsonl"))?,
+                Value::clone,
+            )?,
+        )?;
+        rows.push(Row {
+            label: "generic airbyte-to-flow (no patches), faker".into(),
+            bin: generic.clone(),
+            request,
+            records: records_in(&replay)?,
+            replay,
+        });
+    } else {
+        notes.push(format!(
+            "{}: absent, generic faker row skipped",
+            faker.join("read-100k.jsonl.gz").display()
+        ));
     }
-    let runs = args.runs.max(1);
-    let bytes = std::fs::metadata(&full)?.len();
-    println!("binary: {}", bin.display());
-    println!(
-        "input:  {} ({:.1} MB), {runs} runs each, medians",
-        full.display(),
-        bytes as f64 / 1e6
-    );
+    let zendesk = fixtures.join("zendesk-support/discover.jsonl");
+    if zendesk.exists() {
+        let streams: Vec<Value> = discovered_streams(&zendesk)?
+            .into_iter()
+            .filter(|s| s["name"] == "tickets" || s["name"] == "ticket_audits")
+            .collect();
+        let replay = dir.join("zendesk-nested.jsonl");
+        nested_replay(&streams, &replay, 100_000_000)?;
+        let records = records_in(&replay)?;
+        for (label, file, ten) in [
+            (
+                "nested zendesk tickets+ticket_audits (generic)",
+                "open-nested.json",
+                false,
+            ),
+            ("  same records, 10x schema", "open-nested-10x.json", true),
+        ] {
+            let request = dir.join(file);
+            std::fs::write(
+                &request,
+                open_request(&streams, |s| if ten { tenfold(s) } else { s.clone() })?,
+            )?;
+            rows.push(Row {
+                label: label.into(),
+                bin: generic.clone(),
+                request,
+                replay: replay.clone(),
+                records,
+            });
+        }
+    } else {
+        notes.push(format!(
+            "{}: absent, nested rows skipped",
+            zendesk.display()
+        ));
+    }
 
-    let (mut cat, mut ours, mut ours_small) = (Vec::new(), Vec::new(), Vec::new());
-    let mut counts = (0, 0);
-    for i in 0..runs {
-        eprintln!(
-            "bench: run {}/{runs}: cat, 100k records, 10k records",
-            i + 1
-        );
-        cat.push(run_cat(&full)?);
-        let (s, c, k) = run_binary(&bin, &fake, &request, &full)?;
-        ours.push(s);
-        counts = (c, k);
-        ours_small.push(run_binary(&bin, &fake, &request, &small)?.0);
+    let runs = args.runs.max(1);
+    println!("{runs} runs of each row (medians); wall and CPU ratios are to `cat FILE | cat` in the same run");
+    let mut replays: Vec<PathBuf> = rows.iter().map(|r| r.replay.clone()).collect();
+    replays.sort();
+    replays.dedup();
+    let mut cat: Vec<Measured> = replays.iter().map(|_| Measured::default()).collect();
+    let mut ours: Vec<Measured> = rows.iter().map(|_| Measured::default()).collect();
+    for run in 0..runs {
+        eprintln!("bench: run {}/{runs}", run + 1);
+        for (i, r) in replays.iter().enumerate() {
+            cat[i].samples.push(run_cat(r)?);
+        }
+        for (i, row) in rows.iter().enumerate() {
+            let (s, captured, _) = run_binary(&row.bin, &fake, &row.request, &row.replay)?;
+            if captured != row.records {
+                bail!(
+                    "{}: expected {} captured documents, got {captured}",
+                    row.label,
+                    row.records
+                );
+            }
+            ours[i].samples.push(s);
+        }
     }
-    let (cat, ours, small) = (medians(&cat), medians(&ours), medians(&ours_small));
-    println!("cat | cat            {}", fmt(&cat));
+    let baseline: Option<Value> = match &args.baseline {
+        Some(p) => Some(serde_json::from_str(
+            &std::fs::read_to_string(p).with_context(|| p.display().to_string())?,
+        )?),
+        None => None,
+    };
+    let mut saved = serde_json::Map::new();
     println!(
-        "airbyte-to-flow 100k {}  ({} captured, {} checkpoints)",
-        fmt(&ours),
-        counts.0,
-        counts.1
+        "{:<48} {:>8} {:>8} {:>8} {:>7} {:>7} {:>8} {:>9}",
+        "row", "replay", "wall", "cpu", "wall/cat", "cpu/cat", "peak RSS", "vs base"
     );
-    println!("airbyte-to-flow 10k  {}", fmt(&small));
-    let ratio = ours.wall.as_secs_f64() / cat.wall.as_secs_f64();
-    println!(
-        "ratio to cat: wall {ratio:.2}x (target <= 4x), cpu {:.2}x",
-        ours.cpu.as_secs_f64() / cat.cpu.as_secs_f64().max(1e-6)
-    );
-    println!(
-        "records/s: {:.0}; peak RSS (VmHWM) {:.1} MB at 100k vs {:.1} MB at 10k (target <= 8 MB, flat)",
-        counts.0 as f64 / ours.wall.as_secs_f64(),
-        ours.hwm_kb as f64 / 1024.0,
-        small.hwm_kb as f64 / 1024.0
-    );
-    println!("(ru_maxrss is from wait4 and includes this xtask's own RSS at fork; VmHWM is the binary's own peak)");
-    if counts.0 != 200_100 {
-        bail!("expected 200100 captured documents, got {}", counts.0);
+    let mut failed = Vec::new();
+    let mut previous_wall = None;
+    for (i, row) in rows.iter().enumerate() {
+        let m = medians(&ours[i].samples);
+        let c = medians(&cat[replays.iter().position(|r| *r == row.replay).unwrap()].samples);
+        let size = std::fs::metadata(&row.replay)?.len() as f64 / 1e6;
+        let wall_ratio = m.wall.as_secs_f64() / c.wall.as_secs_f64();
+        let cpu_ratio = m.cpu.as_secs_f64() / c.cpu.as_secs_f64().max(1e-6);
+        let rss = mb(m.hwm_kb);
+        let vs = baseline
+            .as_ref()
+            .and_then(|b| b[&row.label]["wall"].as_f64())
+            .map(|w| format!("{:.2}x", m.wall.as_secs_f64() / w))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:<48} {:>6.1}MB {:>7.3}s {:>7.3}s {:>7.2}x {:>6.2}x {:>6.1}MB {:>9}",
+            row.label,
+            size,
+            m.wall.as_secs_f64(),
+            m.cpu.as_secs_f64(),
+            wall_ratio,
+            cpu_ratio,
+            rss,
+            vs
+        );
+        saved.insert(
+            row.label.clone(),
+            json!({"wall": m.wall.as_secs_f64(), "cpu": m.cpu.as_secs_f64(), "rss_mb": rss}),
+        );
+        if wall_ratio > WALL_TARGET {
+            failed.push(format!(
+                "{}: wall {wall_ratio:.2}x cat > {WALL_TARGET}x",
+                row.label
+            ));
+        }
+        if cpu_ratio > CPU_TARGET {
+            failed.push(format!(
+                "{}: cpu {cpu_ratio:.2}x cat > {CPU_TARGET}x",
+                row.label
+            ));
+        }
+        if rss > RSS_TARGET_MB {
+            failed.push(format!(
+                "{}: peak RSS {rss:.1} MB > {RSS_TARGET_MB} MB",
+                row.label
+            ));
+        }
+        if row.label.contains("10x schema") {
+            if let Some(small) = previous_wall {
+                let sweep = m.wall.as_secs_f64() / small;
+                println!("{:<48} 10x schema / small schema wall: {sweep:.2}x (target <= {SCHEMA_SWEEP_TARGET}x)", "");
+                if sweep > SCHEMA_SWEEP_TARGET {
+                    failed.push(format!(
+                        "10x schema: {sweep:.2}x the small schema's wall > {SCHEMA_SWEEP_TARGET}x"
+                    ));
+                }
+            }
+        }
+        previous_wall = Some(m.wall.as_secs_f64());
+    }
+    for c in replays.iter().zip(&cat) {
+        let m = medians(&c.1.samples);
+        println!(
+            "cat | cat {:<38} wall {:.3}s cpu {:.3}s",
+            c.0.file_name().and_then(|n| n.to_str()).unwrap_or(""),
+            m.wall.as_secs_f64(),
+            m.cpu.as_secs_f64()
+        );
+    }
+    println!("targets: wall <= {WALL_TARGET}x cat, cpu <= {CPU_TARGET}x cat, peak RSS (VmHWM) <= {RSS_TARGET_MB} MB, 10x schema <= {SCHEMA_SWEEP_TARGET}x");
+    for n in &notes {
+        println!("note: {n}");
+    }
+    if let Some(p) = &args.save {
+        std::fs::write(p, serde_json::to_string_pretty(&Value::Object(saved))?)?;
+        println!(
+            "saved these figures to {} (pass it as --baseline next time)",
+            p.display()
+        );
+    }
+    if failed.is_empty() {
+        println!("every row within target");
+    } else {
+        for f in &failed {
+            println!("over target: {f}");
+        }
     }
     Ok(())
 }

@@ -332,7 +332,12 @@ pub fn build_connector(opts: &BuildOptions) -> anyhow::Result<PathBuf> {
     drop(lock);
     if !dev {
         let how = check_static(&binary)?;
-        eprintln!("build: {name}: static ({how})");
+        let size = std::fs::metadata(&binary).map_or(0, |m| m.len());
+        eprintln!(
+            "build: {name}: static ({how}), stripped, {:.1} MB ({size} bytes): {}",
+            size as f64 / 1e6,
+            binary.display()
+        );
     }
 
     write_if_changed(&out.join("Dockerfile"), &dockerfile(name, &connector))?;

@@ -7,6 +7,7 @@ mod build;
 mod provision;
 mod progress;
 mod form;
+mod fuzz;
 mod setup;
 mod workflow;
 
@@ -36,6 +37,8 @@ enum Command {
     Demo(setup::DemoArgs),
     /// Whole-process benchmark of a connector binary against a `cat` pipeline
     Bench(bench::BenchArgs),
+    /// Run the cargo-fuzz targets of fuzz/ (installs the pinned cargo-fuzz when missing)
+    Fuzz(fuzz::FuzzArgs),
     /// Create connectors/source-NAME from the template
     NewConnector(workflow::NewConnectorArgs),
     /// Move a connector to a new upstream version
@@ -66,6 +69,7 @@ fn main() -> std::process::ExitCode {
         Command::Test(a) => setup::test(a),
         Command::Demo(a) => setup::demo(a),
         Command::Bench(a) => bench::bench(a),
+        Command::Fuzz(a) => fuzz::fuzz(a),
         Command::NewConnector(a) => workflow::new_connector(a),
         Command::Bump(a) => workflow::bump(a),
         Command::Spec(a) => workflow::spec(a),
