@@ -185,6 +185,9 @@ fn faker_image_built_run_and_pushed_on_a_private_engine() {
         "docker: cargo xtask build source-faker (binary and image): {:.1?}",
         started.elapsed()
     );
+    for line in stderr.lines().filter(|l| l.contains("image built in")) {
+        eprintln!("docker: {line}");
+    }
     let binary_len = std::fs::metadata(tmp.path().join("out/source-faker"))
         .unwrap()
         .len();
