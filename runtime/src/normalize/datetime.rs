@@ -446,12 +446,12 @@ mod tests {
         fn strict_scanner_agrees_with_chrono(
             s in "[0-9]{4}-[01][0-9]-[0-3][0-9][Tt ][0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{0,12})?(Z|z|[+-][0-2][0-9]:?[0-6][0-9]|[+-][0-9]{2})?",
         ) {
-            proptest::prop_assert_eq!(is_strict_rfc3339(&s), chrono_strict(&s), "{s}");
+            proptest::prop_assert_eq!(is_strict_rfc3339(&s), chrono_strict(&s), "{}", s);
         }
 
         #[test]
         fn strict_scanner_agrees_with_chrono_on_any_text(s in "[0-9T:Z+.-]{0,30}") {
-            proptest::prop_assert_eq!(is_strict_rfc3339(&s), chrono_strict(&s), "{s}");
+            proptest::prop_assert_eq!(is_strict_rfc3339(&s), chrono_strict(&s), "{}", s);
         }
 
         /// Whatever the loose forms turn into is strict RFC 3339 (so a second
@@ -461,7 +461,7 @@ mod tests {
             s in "[0-9]{4}-[01][0-9]-[0-3][0-9]([Tt ][0-2][0-9]:[0-6][0-9](:[0-6][0-9])?([.,][0-9]{1,9})?( ?(Z|z|UTC|GMT)|[+-][0-2][0-9](:?[0-6][0-9])?)?)?",
         ) {
             if let Some(out) = normalize_datetime(&Value::String(s.clone())) {
-                proptest::prop_assert!(is_strict_rfc3339(&out), "{s} -> {out}");
+                proptest::prop_assert!(is_strict_rfc3339(&out), "{} -> {}", s, out);
                 proptest::prop_assert_eq!(normalize_datetime(&Value::String(out.clone())), None);
             }
         }
