@@ -430,7 +430,7 @@ impl Gen {
             }
             "integer" => json!(self.next() % 10_000_000_000),
             "number" => json!((self.next() % 1_000_000) as f64 / 100.0),
-            "boolean" => json!(self.next() % 2 == 0),
+            "boolean" => json!(self.next().is_multiple_of(2)),
             "null" | "object" | "array" => Value::Null,
             _ => json!(format!("text {} with some words", self.next() % 100_000)),
         }
@@ -458,7 +458,7 @@ fn nested_replay(streams: &[Value], out_path: &Path, bytes: u64) -> anyhow::Resu
             written += line.len() as u64 + 1;
             writeln!(out, "{line}")?;
             records += 1;
-            if records % 1000 == 0 {
+            if records.is_multiple_of(1000) {
                 let state = json!({"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": stream["name"]}, "stream_state": {"updated_at": records}}}});
                 writeln!(out, "{state}")?;
             }

@@ -191,8 +191,9 @@ fn seed(target: &str, fixtures: &Path, corpus: &Path) -> anyhow::Result<usize> {
                             Err(_) => continue,
                         };
                         if m["type"] == "RECORD" {
-                            m["record"]["stream"] = json!(if i % 2 == 0 { "a" } else { "b" });
-                            if i % 2 == 1 {
+                            m["record"]["stream"] =
+                                json!(if i.is_multiple_of(2) { "a" } else { "b" });
+                            if !i.is_multiple_of(2) {
                                 m["record"]["namespace"] = json!("ns");
                             }
                         }
@@ -213,7 +214,7 @@ fn seed(target: &str, fixtures: &Path, corpus: &Path) -> anyhow::Result<usize> {
                 json!({"apply": {"capture": {"name": "t/c"}}}),
                 json!({"open": {"capture": {"name": "t/c", "config": {}, "bindings": [{"resourceConfig": {"stream": "s"},
                     "collection": {"name": "t/s", "key": ["/id"], "writeSchema": {"type": "object"}}}]},
-                    "range": {"keyBegin": 0, "keyEnd": 4294967295}, "stateJson": "{}"}}),
+                    "range": {"keyBegin": 0, "keyEnd": 4294967295u32}, "stateJson": "{}"}}),
                 json!({"acknowledge": {"checkpoints": 1}}),
             ] {
                 seeds.push(format!("{r}\n").into_bytes());

@@ -23,14 +23,11 @@ pub fn scalar(node: Option<&Node>, declared: Option<Normalization>, v: &Value) -
             new = normalize_datetime(v).map(Value::String);
         }
     }
-    match declared {
-        Some(Normalization::DatetimeToDate) => {
-            let cur = new.as_ref().unwrap_or(v);
-            if let Some(d) = cur.as_str().and_then(datetime_to_date) {
-                new = Some(Value::String(d));
-            }
+    if let Some(Normalization::DatetimeToDate) = declared {
+        let cur = new.as_ref().unwrap_or(v);
+        if let Some(d) = cur.as_str().and_then(datetime_to_date) {
+            new = Some(Value::String(d));
         }
-        None => {}
     }
     new
 }
