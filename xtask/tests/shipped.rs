@@ -3,7 +3,7 @@
 //! recording with no Python started (the entrypoint is `/bin/false`): the
 //! form is usable (documentation URL, secrets marked, no Airbyte-only
 //! keywords, OAuth2 where upstream offers it). Connectors that discover
-//! without their API (stripe, intercom, harvest) then discover through
+//! without their API (stripe, intercom, harvest, zendesk-support) then discover through
 //! the binary against their real upstream, provisioned from the lock file:
 //! every binding has a key, its resource path is `[stream]`, and only the
 //! selected streams are enabled.
@@ -79,6 +79,7 @@ const SHIPPED: &[(&str, &[&str], Option<&str>)] = &[
     ("source-harvest", &["/properties/credentials/oneOf/1/properties/api_token"], Some("harvest")),
     ("source-intercom", &["/properties/credentials/properties/access_token"], Some("intercom")),
     ("source-stripe", &["/properties/client_secret"], None),
+    ("source-zendesk-support", &["/properties/credentials/oneOf/1/properties/api_token"], Some("zendesk")),
 ];
 
 /// Offline discover: (name, config, streams that must be discovered).
@@ -98,6 +99,11 @@ fn offline() -> Vec<(&'static str, Value, &'static [&'static str])> {
             "source-harvest",
             json!({"account_id": "1234567", "replication_start_date": "2024-01-01T00:00:00Z", "credentials": {"auth_type": "Token", "api_token": "0123456789.pt.abcdefghijklmnopqrstuvwxyz0123456789"}}),
             &["clients", "time_entries", "time_projects", "company"],
+        ),
+        (
+            "source-zendesk-support",
+            json!({"subdomain": "acme", "start_date": "2024-01-01T00:00:00Z", "credentials": {"credentials": "api_token", "email": "someone@example.com", "api_token": "0123456789abcdef0123456789abcdef01234567"}}),
+            &["tickets", "users", "ticket_comments"],
         ),
     ]
 }
