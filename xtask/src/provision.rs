@@ -274,8 +274,7 @@ pub fn find_python(version: &str) -> anyhow::Result<PathBuf> {
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
-                .join(".pyenv")
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".pyenv")
         });
     let versions = root.join("versions");
     let mut best: Option<(u32, PathBuf)> = None;
