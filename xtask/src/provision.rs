@@ -246,7 +246,9 @@ fn pip_install(name: &str, venv: &Path, lock: &Path, total: usize) -> anyhow::Re
         let Ok(line) = line else { break };
         if let Some(what) = line.strip_prefix("Collecting ") {
             n += 1;
-            eprintln!("provision: {name}: [{n}/{total}] {}", what.trim());
+            // `Collecting a==1 (from -r LOCK (line 3))`: only the pin.
+            let pin = what.split(" (from ").next().unwrap_or(what);
+            eprintln!("provision: {name}: [{n}/{total}] {}", pin.trim());
         } else if line.starts_with("Installing collected packages") {
             eprintln!("provision: {name}: installing {n} packages");
         }
