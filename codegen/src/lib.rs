@@ -831,7 +831,10 @@ fn check_names(cx: &mut Ctx) {
     };
     for (name, is_dir) in names {
         // `*.lock.txt`: lock files named by connector.json `upstream.lock`.
-        if name.starts_with('.') || TOP_LEVEL.contains(&name.as_str()) || name.ends_with(".lock.txt") {
+        if name.starts_with('.')
+            || TOP_LEVEL.contains(&name.as_str())
+            || name.ends_with(".lock.txt")
+        {
             continue;
         }
         if is_dir {

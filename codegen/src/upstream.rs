@@ -112,7 +112,10 @@ pub fn parse_lock(text: &str) -> Result<Vec<(String, String)>, (usize, String)> 
         out.push((name, version));
     }
     if out.is_empty() {
-        return Err((1, "no pins; a lock lists every package, one \"name==version\" a line".into()));
+        return Err((
+            1,
+            "no pins; a lock lists every package, one \"name==version\" a line".into(),
+        ));
     }
     Ok(out)
 }
@@ -129,10 +132,24 @@ pub fn check(dir: &Path, name: &str, base_image: &str, up: &Upstream) -> Vec<Pro
     };
     let relock = format!("`cargo xtask bump {name} {}`", up.version);
     if !is_name(&up.package) {
-        err(CONNECTOR_JSON, "/upstream/package", format!("{:?} is not a PyPI package name; write e.g. \"airbyte-source-x\"", up.package));
+        err(
+            CONNECTOR_JSON,
+            "/upstream/package",
+            format!(
+                "{:?} is not a PyPI package name; write e.g. \"airbyte-source-x\"",
+                up.package
+            ),
+        );
     }
     if !is_version(&up.version) {
-        err(CONNECTOR_JSON, "/upstream/version", format!("{:?} is not an exact version; write e.g. \"1.2.3\"", up.version));
+        err(
+            CONNECTOR_JSON,
+            "/upstream/version",
+            format!(
+                "{:?} is not an exact version; write e.g. \"1.2.3\"",
+                up.version
+            ),
+        );
     }
     let tag = base_image
         .rsplit_once(':')
@@ -148,7 +165,14 @@ pub fn check(dir: &Path, name: &str, base_image: &str, up: &Upstream) -> Vec<Pro
         .split_once('.')
         .is_some_and(|(a, b)| a == "3" && !b.is_empty() && b.chars().all(|c| c.is_ascii_digit()));
     if !python_ok {
-        err(CONNECTOR_JSON, "/upstream/python", format!("{:?} is not a Python version; write MAJOR.MINOR, e.g. \"3.10\"", up.python));
+        err(
+            CONNECTOR_JSON,
+            "/upstream/python",
+            format!(
+                "{:?} is not a Python version; write MAJOR.MINOR, e.g. \"3.10\"",
+                up.python
+            ),
+        );
     }
     let command = up.command();
     if command.is_empty() || command.contains(['/', ' ', '\t']) {
@@ -176,7 +200,11 @@ pub fn check(dir: &Path, name: &str, base_image: &str, up: &Upstream) -> Vec<Pro
     let locked = match parse_lock(&text) {
         Ok(l) => l,
         Err((line, e)) => {
-            err(&up.lock, &format!("{line}:1"), format!("{e}; regenerate the lock with {relock}"));
+            err(
+                &up.lock,
+                &format!("{line}:1"),
+                format!("{e}; regenerate the lock with {relock}"),
+            );
             return problems;
         }
     };
@@ -189,8 +217,22 @@ pub fn check(dir: &Path, name: &str, base_image: &str, up: &Upstream) -> Vec<Pro
     for (n, v, i) in pins {
         match find(&n) {
             Some(l) if l == v => {}
-            Some(l) => err(CONNECTOR_JSON, &format!("/upstream/pins/{i}"), format!("pins {n}=={v} but {} has {n}=={l}; regenerate the lock with {relock}", up.lock)),
-            None => err(CONNECTOR_JSON, &format!("/upstream/pins/{i}"), format!("pins {n}=={v} but {} does not list {n:?}; regenerate the lock with {relock}", up.lock)),
+            Some(l) => err(
+                CONNECTOR_JSON,
+                &format!("/upstream/pins/{i}"),
+                format!(
+                    "pins {n}=={v} but {} has {n}=={l}; regenerate the lock with {relock}",
+                    up.lock
+                ),
+            ),
+            None => err(
+                CONNECTOR_JSON,
+                &format!("/upstream/pins/{i}"),
+                format!(
+                    "pins {n}=={v} but {} does not list {n:?}; regenerate the lock with {relock}",
+                    up.lock
+                ),
+            ),
         }
     }
     problems
@@ -210,7 +252,10 @@ mod tests {
     #[test]
     fn lock_lines_are_pins() {
         let l = parse_lock("# header\nA_b==1.0\n\nc==2.0 # why\n").unwrap();
-        assert_eq!(l, vec![("a-b".into(), "1.0".into()), ("c".into(), "2.0".into())]);
+        assert_eq!(
+            l,
+            vec![("a-b".into(), "1.0".into()), ("c".into(), "2.0".into())]
+        );
         assert_eq!(parse_lock("a==1\nb>=2\n").unwrap_err().0, 2);
         assert_eq!(parse_lock("a==1\nA==2\n").unwrap_err().0, 2);
         assert!(parse_lock("# nothing\n").is_err());

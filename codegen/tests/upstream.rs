@@ -54,8 +54,9 @@ fn a_good_upstream_loads_and_its_lock_is_no_unknown_file() {
 
 #[test]
 fn connectors_without_upstream_still_load() {
-    let g = codegen::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/source-minimal"))
-        .unwrap();
+    let g =
+        codegen::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/source-minimal"))
+            .unwrap();
     assert!(g.connector.upstream.is_none());
 }
 
@@ -65,7 +66,10 @@ fn a_missing_field_names_upstream() {
     let mut up = good();
     up.as_object_mut().unwrap().remove("python");
     let p = problems(&folder(tmp.path(), up, Some(LOCK)));
-    assert!(p.contains("connector.json: /upstream: missing field `python`"), "{p}");
+    assert!(
+        p.contains("connector.json: /upstream: missing field `python`"),
+        "{p}"
+    );
     assert!(p.contains("\"python\": \"3.11\""), "{p}");
 }
 
@@ -98,22 +102,39 @@ fn a_missing_lock_says_how_to_write_it() {
     let tmp = tempfile::tempdir().unwrap();
     let p = problems(&folder(tmp.path(), good(), None));
     assert!(p.contains("upstream.lock.txt: (file): cannot read the lock file named by connector.json /upstream/lock"), "{p}");
-    assert!(p.contains("write it with `cargo xtask bump source-up 1.2.3`"), "{p}");
+    assert!(
+        p.contains("write it with `cargo xtask bump source-up 1.2.3`"),
+        "{p}"
+    );
 }
 
 #[test]
 fn lock_problems_name_the_line_or_the_package() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = folder(tmp.path(), good(), Some("airbyte-source-up==1.2.3\nrequests>=2\n"));
+    let dir = folder(
+        tmp.path(),
+        good(),
+        Some("airbyte-source-up==1.2.3\nrequests>=2\n"),
+    );
     let p = problems(&dir);
-    assert!(p.contains("upstream.lock.txt: 2:1: \"requests>=2\" is not pinned"), "{p}");
+    assert!(
+        p.contains("upstream.lock.txt: 2:1: \"requests>=2\" is not pinned"),
+        "{p}"
+    );
 
-    let dir = folder(tmp.path(), good(), Some("airbyte-source-up==1.2.2\nairbyte-cdk==0.90.0\n"));
+    let dir = folder(
+        tmp.path(),
+        good(),
+        Some("airbyte-source-up==1.2.2\nairbyte-cdk==0.90.0\n"),
+    );
     let p = problems(&dir);
     assert!(p.contains("upstream.lock.txt: (file): pins airbyte-source-up==1.2.2 but connector.json /upstream/version is \"1.2.3\""), "{p}");
     assert!(p.contains("connector.json: /upstream/pins/0: pins airbyte-cdk==0.88.4 but upstream.lock.txt has airbyte-cdk==0.90.0"), "{p}");
 
     let dir = folder(tmp.path(), good(), Some("airbyte-cdk==0.88.4\n"));
     let p = problems(&dir);
-    assert!(p.contains("does not pin the upstream package \"airbyte-source-up\""), "{p}");
+    assert!(
+        p.contains("does not pin the upstream package \"airbyte-source-up\""),
+        "{p}"
+    );
 }

@@ -246,7 +246,9 @@ fn pip_install(name: &str, venv: &Path, lock: &Path, total: usize) -> anyhow::Re
         let Ok(line) = line else { break };
         if let Some(what) = line.strip_prefix("Collecting ") {
             n += 1;
-            eprintln!("provision: {name}: [{n}/{total}] {}", what.trim());
+            // `Collecting a==1 (from -r LOCK (line 3))`: only the pin.
+            let pin = what.split(" (from ").next().unwrap_or(what);
+            eprintln!("provision: {name}: [{n}/{total}] {}", pin.trim());
         } else if line.starts_with("Installing collected packages") {
             eprintln!("provision: {name}: installing {n} packages");
         }
@@ -274,8 +276,7 @@ pub fn find_python(version: &str) -> anyhow::Result<PathBuf> {
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
-                .join(".pyenv")
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".pyenv")
         });
     let versions = root.join("versions");
     let mut best: Option<(u32, PathBuf)> = None;
@@ -317,59 +318,69 @@ pub fn relock(name: &str, up: &Upstream, version: &str, lock_path: &Path) -> any
     let python = find_python(&up.python)?;
     let tmp = std::env::temp_dir().join(format!("atf-relock-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    let result = (|| {
-        let requirement = format!("{}=={version}", up.package);
-        eprintln!(
-            "bump: {name}: re-resolving {requirement}{}{} with pip and {} in a temporary venv",
-            if up.pins.is_empty() { "" } else { " " },
-            up.pins.join(" "),
-            python.display()
-        );
-        let started = Instant::now();
-        run(Command::new(&python).args(["-m", "venv"]).arg(&tmp))?;
-        run(Command::new(tmp.join("bin/pip"))
-            .args([
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-input",
-            ])
-            .arg(&requirement)
-            .args(&up.pins))
-        .with_context(|| format!("pip could not resolve {requirement}"))?;
-        let out = Command::new(tmp.join("bin/pip"))
-            .args(["freeze", "--disable-pip-version-check"])
-            .stderr(Stdio::inherit())
-            .output()?;
-        if !out.status.success() {
-            bail!("pip freeze failed ({})", out.status);
-        }
-        let freeze = String::from_utf8(out.stdout).context("pip freeze printed non-UTF-8")?;
-        let pyver = Command::new(&python).arg("--version").output()?;
-        let pyver = String::from_utf8_lossy(&pyver.stdout).trim().to_string();
-        let mut text = format!(
-            "# The upstream connector of {name}, every dependency pinned: `pip freeze` after\n\
-             # `pip install {requirement}{}{}` ({pyver}).\n\
-             # Regenerate with `cargo xtask bump {name} VERSION`; do not edit by hand.\n",
-            if up.pins.is_empty() { "" } else { " " },
-            up.pins.join(" ")
-        );
-        text.push_str(&freeze);
-        codegen::upstream::parse_lock(&text).map_err(|(line, e)| {
-            anyhow::anyhow!("pip freeze gave a lock this project cannot read (line {line}: {e})")
-        })?;
-        std::fs::write(lock_path, &text)
-            .with_context(|| format!("cannot write {}", lock_path.display()))?;
-        eprintln!(
-            "bump: {name}: rewrote {} ({} pins) in {:.0}s",
-            lock_path.display(),
-            freeze.lines().count(),
-            started.elapsed().as_secs_f64()
-        );
-        Ok(())
-    })();
+    let result = relock_in(&tmp, &python, name, up, version, lock_path);
     let _ = std::fs::remove_dir_all(&tmp);
     result
+}
+
+fn relock_in(
+    tmp: &Path,
+    python: &Path,
+    name: &str,
+    up: &Upstream,
+    version: &str,
+    lock_path: &Path,
+) -> anyhow::Result<()> {
+    let requirement = format!("{}=={version}", up.package);
+    let pins = if up.pins.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", up.pins.join(" "))
+    };
+    eprintln!(
+        "bump: {name}: re-resolving {requirement}{pins} with pip and {} in a temporary venv",
+        python.display()
+    );
+    let started = Instant::now();
+    run(Command::new(python).args(["-m", "venv"]).arg(tmp))?;
+    run(Command::new(tmp.join("bin/pip"))
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+        ])
+        .arg(&requirement)
+        .args(&up.pins))
+    .with_context(|| format!("pip could not resolve {requirement}{pins}"))?;
+    let out = Command::new(tmp.join("bin/pip"))
+        .args(["freeze", "--disable-pip-version-check"])
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        bail!("pip freeze failed ({})", out.status);
+    }
+    let freeze = String::from_utf8(out.stdout).context("pip freeze printed non-UTF-8")?;
+    let pyver = Command::new(python).arg("--version").output()?;
+    let pyver = String::from_utf8_lossy(&pyver.stdout).trim().to_string();
+    let mut text = format!(
+        "# The upstream connector of {name}, every dependency pinned: `pip freeze` after\n\
+         # `pip install {requirement}{pins}` ({pyver}).\n\
+         # Regenerate with `cargo xtask bump {name} VERSION`; do not edit by hand.\n"
+    );
+    text.push_str(&freeze);
+    codegen::upstream::parse_lock(&text).map_err(|(line, e)| {
+        anyhow::anyhow!("pip freeze gave a lock this project cannot read (line {line}: {e})")
+    })?;
+    std::fs::write(lock_path, &text)
+        .with_context(|| format!("cannot write {}", lock_path.display()))?;
+    eprintln!(
+        "bump: {name}: rewrote {} ({} pins) in {:.0}s",
+        lock_path.display(),
+        freeze.lines().count(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// 64-bit FNV-1a: a stable content hash for cache keys (not for security).

@@ -111,7 +111,9 @@ fn provision_shipped(connectors: &Path, force: bool) -> anyhow::Result<()> {
                 p.venv.display()
             ),
             Some(_) => {}
-            None => eprintln!("setup: {name}: names no upstream package (connector.json has no \"upstream\")"),
+            None => eprintln!(
+                "setup: {name}: names no upstream package (connector.json has no \"upstream\")"
+            ),
         }
     }
     Ok(())

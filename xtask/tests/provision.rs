@@ -52,7 +52,10 @@ fn provision(connectors: &Path, cache: &Path) -> (Output, String, String) {
 
 /// The provisioned script really runs.
 fn assert_runs(entrypoint: &str) {
-    let out = Command::new(entrypoint).args(["-t", "moo"]).output().unwrap();
+    let out = Command::new(entrypoint)
+        .args(["-t", "moo"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{entrypoint} failed: {out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("moo"));
 }
@@ -67,11 +70,23 @@ fn a_venv_is_installed_once_and_keyed_by_the_lock_hash() {
     let (out, first, stderr) = provision(&dirs, &cache);
     let cold = started.elapsed();
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("provision: source-cowsay: installing cowsay==6.1 (1 pinned packages"), "{stderr}");
-    assert!(stderr.contains("[1/1] cowsay==6.1"), "progress per package: {stderr}");
+    assert!(
+        stderr.contains("provision: source-cowsay: installing cowsay==6.1 (1 pinned packages"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("[1/1] cowsay==6.1"),
+        "progress per package: {stderr}"
+    );
     assert!(first.starts_with(cache.to_str().unwrap()), "{first}");
     assert!(first.ends_with("/bin/cowsay"), "{first}");
-    assert!(Path::new(&first).parent().unwrap().parent().unwrap().join(".atf-complete").is_file());
+    assert!(Path::new(&first)
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join(".atf-complete")
+        .is_file());
     assert_runs(&first);
 
     // Same lock: a cache hit, no pip.
@@ -83,7 +98,10 @@ fn a_venv_is_installed_once_and_keyed_by_the_lock_hash() {
     assert!(stderr.contains("cowsay==6.1 cached in"), "{stderr}");
     assert!(!stderr.contains("installing"), "{stderr}");
     eprintln!("cold {cold:.1?}, cached {warm:.1?}");
-    assert!(warm < cold, "a cache hit ({warm:?}) is not faster than the install ({cold:?})");
+    assert!(
+        warm < cold,
+        "a cache hit ({warm:?}) is not faster than the install ({cold:?})"
+    );
 
     // A changed lock is another venv; the first one stays for whoever uses it.
     std::fs::write(
@@ -123,7 +141,11 @@ fn an_interrupted_install_is_redone() {
         if let Some(v) = found {
             break v;
         }
-        assert!(Instant::now() < deadline, "no venv appeared in {}", cache.display());
+        assert!(
+            Instant::now() < deadline,
+            "no venv appeared in {}",
+            cache.display()
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
@@ -135,8 +157,14 @@ fn an_interrupted_install_is_redone() {
 
     let (out, entrypoint, stderr) = provision(&dirs, &cache);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("removing the incomplete or stale venv first"), "{stderr}");
-    assert!(entrypoint.starts_with(venv.to_str().unwrap()), "{entrypoint}");
+    assert!(
+        stderr.contains("removing the incomplete or stale venv first"),
+        "{stderr}"
+    );
+    assert!(
+        entrypoint.starts_with(venv.to_str().unwrap()),
+        "{entrypoint}"
+    );
     assert!(venv.join(".atf-complete").is_file());
     assert_runs(&entrypoint);
 }
@@ -149,7 +177,10 @@ fn an_absent_python_version_is_named_with_how_to_install_it() {
     let (out, _, stderr) = provision(&dirs, &cache);
     assert!(!out.status.success());
     assert!(stderr.contains("python \"3.99\" not found"), "{stderr}");
-    assert!(stderr.contains("install it with `pyenv install 3.99`"), "{stderr}");
+    assert!(
+        stderr.contains("install it with `pyenv install 3.99`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -163,5 +194,49 @@ fn a_connector_without_upstream_says_what_to_add() {
     .unwrap();
     let (out, _, stderr) = provision(&dirs, &tmp.path().join("cache"));
     assert!(!out.status.success());
-    assert!(stderr.contains("connector \"source-cowsay\" names no upstream package: add \"upstream\""), "{stderr}");
+    assert!(
+        stderr.contains("connector \"source-cowsay\" names no upstream package: add \"upstream\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bump_re_resolves_the_lock_with_pip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("connectors/source-tabulate");
+    std::fs::create_dir_all(&dir).unwrap();
+    let connector = json!({
+        "base_image": "airbyte/source-tabulate:0.8.10",
+        "entrypoint": "tabulate",
+        "labels": {"io.airbyte.version": "v1"},
+        "upstream": {"package": "tabulate", "version": "0.8.10", "python": "3.11", "lock": "upstream.lock.txt", "command": "tabulate"},
+    });
+    std::fs::write(dir.join("connector.json"), connector.to_string()).unwrap();
+    std::fs::write(dir.join("upstream.lock.txt"), "tabulate==0.8.10\n").unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["bump", "source-tabulate", "0.9.0", "--connectors-dir"])
+        .arg(tmp.path().join("connectors"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("re-resolving tabulate==0.9.0 with pip"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rewrote"), "{stderr}");
+    let lock = std::fs::read_to_string(dir.join("upstream.lock.txt")).unwrap();
+    assert!(lock.lines().any(|l| l == "tabulate==0.9.0"), "{lock}");
+    assert!(
+        lock.starts_with("# The upstream connector of source-tabulate"),
+        "{lock}"
+    );
+    let connector: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("connector.json")).unwrap())
+            .unwrap();
+    assert_eq!(connector["upstream"]["version"], "0.9.0");
+    assert_eq!(connector["base_image"], "airbyte/source-tabulate:0.9.0");
+    // What bump wrote is what codegen accepts.
+    codegen::load(&dir).unwrap();
 }

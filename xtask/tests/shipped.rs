@@ -3,7 +3,7 @@
 //! recording with no Python started (the entrypoint is `/bin/false`): the
 //! form is usable (documentation URL, secrets marked, no Airbyte-only
 //! keywords, OAuth2 where upstream offers it). Connectors that discover
-//! without their API (stripe, intercom, harvest) then discover through
+//! without their API (stripe, intercom, harvest, zendesk-support) then discover through
 //! the binary against their real upstream, provisioned from the lock file:
 //! every binding has a key, its resource path is `[stream]`, and only the
 //! selected streams are enabled.
@@ -27,7 +27,10 @@ fn build(name: &str, out: &Path) -> PathBuf {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "cargo xtask build {name} failed:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "cargo xtask build {name} failed:\n{stderr}"
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     eprintln!("cargo xtask build {name}: {:.1?}", started.elapsed());
     PathBuf::from(stdout.lines().last().expect("a binary path on stdout"))
@@ -49,7 +52,11 @@ fn request(binary: &Path, args: &[&str], req: &Value) -> (bool, Vec<Value>, Stri
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
-    (out.status.success(), msgs, String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        msgs,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Every JSON pointer in `v` whose object has key `key`.
@@ -75,10 +82,27 @@ fn find_key(v: &Value, key: &str, at: String, out: &mut Vec<String>) {
 /// Shipped connectors: (name, secret fields that must be marked, OAuth2 provider).
 const SHIPPED: &[(&str, &[&str], Option<&str>)] = &[
     ("source-freshdesk", &["/properties/api_key"], None),
-    ("source-github", &["/properties/credentials/oneOf/1/properties/personal_access_token"], Some("github")),
-    ("source-harvest", &["/properties/credentials/oneOf/1/properties/api_token"], Some("harvest")),
-    ("source-intercom", &["/properties/credentials/properties/access_token"], Some("intercom")),
+    (
+        "source-github",
+        &["/properties/credentials/oneOf/1/properties/personal_access_token"],
+        Some("github"),
+    ),
+    (
+        "source-harvest",
+        &["/properties/credentials/oneOf/1/properties/api_token"],
+        Some("harvest"),
+    ),
+    (
+        "source-intercom",
+        &["/properties/credentials/properties/access_token"],
+        Some("intercom"),
+    ),
     ("source-stripe", &["/properties/client_secret"], None),
+    (
+        "source-zendesk-support",
+        &["/properties/credentials/oneOf/1/properties/api_token"],
+        Some("zendesk"),
+    ),
 ];
 
 /// Offline discover: (name, config, streams that must be discovered).
@@ -99,6 +123,11 @@ fn offline() -> Vec<(&'static str, Value, &'static [&'static str])> {
             json!({"account_id": "1234567", "replication_start_date": "2024-01-01T00:00:00Z", "credentials": {"auth_type": "Token", "api_token": "0123456789.pt.abcdefghijklmnopqrstuvwxyz0123456789"}}),
             &["clients", "time_entries", "time_projects", "company"],
         ),
+        (
+            "source-zendesk-support",
+            json!({"subdomain": "acme", "start_date": "2024-01-01T00:00:00Z", "credentials": {"credentials": "api_token", "email": "someone@example.com", "api_token": "0123456789abcdef0123456789abcdef01234567"}}),
+            &["tickets", "users", "ticket_comments"],
+        ),
     ]
 }
 
@@ -107,14 +136,29 @@ fn shipped_connectors_build_answer_spec_baked_and_discover_offline() {
     let root = testkit::workspace_root();
     let tmp = tempfile::tempdir().unwrap();
     // The GitHub workflow's matrix (`cargo xtask ci-matrix`) builds every one.
-    let matrix = Command::new(env!("CARGO_BIN_EXE_xtask")).arg("ci-matrix").output().unwrap();
+    let matrix = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("ci-matrix")
+        .output()
+        .unwrap();
     let matrix: Value = serde_json::from_slice(&matrix.stdout).unwrap();
     for (name, _, _) in SHIPPED {
-        assert!(matrix["connector"].as_array().unwrap().contains(&json!(name)), "{name} not in {matrix}");
+        assert!(
+            matrix["connector"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(name)),
+            "{name} not in {matrix}"
+        );
     }
     let mut binaries = std::collections::BTreeMap::new();
     for (name, secrets, oauth) in SHIPPED {
-        assert!(root.join("connectors").join(name).join("connector.json").is_file(), "{name} is not shipped");
+        assert!(
+            root.join("connectors")
+                .join(name)
+                .join("connector.json")
+                .is_file(),
+            "{name} is not shipped"
+        );
         let binary = build(name, &tmp.path().join(name));
         // `/bin/false` as the upstream: the spec must come from the recording.
         let (ok, msgs, stderr) = request(
@@ -124,10 +168,18 @@ fn shipped_connectors_build_answer_spec_baked_and_discover_offline() {
         );
         assert!(ok, "{name}: spec failed:\n{stderr}");
         let spec = &msgs[0]["spec"];
-        assert_eq!(spec["documentationUrl"], format!("https://go.estuary.dev/{name}"), "{name}");
+        assert_eq!(
+            spec["documentationUrl"],
+            format!("https://go.estuary.dev/{name}"),
+            "{name}"
+        );
         let schema = &spec["configSchema"];
         for s in *secrets {
-            assert_eq!(schema.pointer(&format!("{s}/secret")), Some(&json!(true)), "{name}: {s} is not marked secret: {schema}");
+            assert_eq!(
+                schema.pointer(&format!("{s}/secret")),
+                Some(&json!(true)),
+                "{name}: {s} is not marked secret: {schema}"
+            );
         }
         for airbyte_only in ["airbyte_secret", "airbyte_hidden"] {
             let mut found = Vec::new();
@@ -136,14 +188,21 @@ fn shipped_connectors_build_answer_spec_baked_and_discover_offline() {
         }
         // Every top-level field of the form has an order.
         for (field, prop) in schema["properties"].as_object().unwrap() {
-            assert!(prop.get("order").is_some(), "{name}: /properties/{field} has no order");
+            assert!(
+                prop.get("order").is_some(),
+                "{name}: /properties/{field} has no order"
+            );
         }
         match oauth {
             Some(provider) => {
                 assert_eq!(spec["oauth2"]["provider"], *provider, "{name}: {spec}");
                 let mut marked = Vec::new();
                 find_key(schema, "x-oauth2-provider", String::new(), &mut marked);
-                assert_eq!(marked.len(), 1, "{name}: one OAuth2 credentials object: {marked:?}");
+                assert_eq!(
+                    marked.len(),
+                    1,
+                    "{name}: one OAuth2 credentials object: {marked:?}"
+                );
             }
             None => assert!(spec.get("oauth2").is_none(), "{name}: {spec}"),
         }
@@ -162,7 +221,12 @@ fn shipped_connectors_build_answer_spec_baked_and_discover_offline() {
         eprintln!("{name}: discover {:.1?}", started.elapsed());
         let bindings = msgs[0]["discovered"]["bindings"].as_array().unwrap();
         let selected: Vec<String> = serde_json::from_str(
-            &std::fs::read_to_string(root.join("connectors").join(name).join("selected_streams.json")).unwrap(),
+            &std::fs::read_to_string(
+                root.join("connectors")
+                    .join(name)
+                    .join("selected_streams.json"),
+            )
+            .unwrap(),
         )
         .unwrap();
         for b in bindings {
@@ -171,10 +235,17 @@ fn shipped_connectors_build_answer_spec_baked_and_discover_offline() {
             let key = b["key"].as_array().unwrap();
             assert!(!key.is_empty(), "{name}: stream {stream} has no key");
             let enabled = b["disable"].as_bool() != Some(true);
-            assert_eq!(enabled, selected.iter().any(|s| s == stream), "{name}: {stream} enabled={enabled}");
+            assert_eq!(
+                enabled,
+                selected.iter().any(|s| s == stream),
+                "{name}: {stream} enabled={enabled}"
+            );
         }
         for s in streams {
-            assert!(bindings.iter().any(|b| b["recommendedName"] == *s), "{name}: no stream {s}");
+            assert!(
+                bindings.iter().any(|b| b["recommendedName"] == *s),
+                "{name}: no stream {s}"
+            );
         }
     }
 }
