@@ -140,7 +140,7 @@ impl Api {
     fn route(&mut self, rec: &mut Recorded) -> Answer {
         let spec = &self.loaded.spec;
         let local = rec.host == "127.0.0.1" || rec.host == "localhost";
-        if !spec.hosts.is_empty() && !local && !spec.hosts.iter().any(|h| *h == rec.host) {
+        if !spec.hosts.is_empty() && !local && !spec.hosts.contains(&rec.host) {
             return Answer::json(
                 404,
                 json!({"message": format!("mock: host \"{}\" is not one of {:?}", rec.host, spec.hosts)}),
@@ -336,8 +336,9 @@ fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
             let start = match rec.param(cursor_param) {
                 Some(after) => records
                     .iter()
-                    .position(|r| {
-                        r[id_field].as_str() == Some(after) || r[id_field].to_string() == after
+                    .position(|r| match &r[id_field] {
+                        Value::String(id) => id == after,
+                        id => serde_json::to_string(id).ok().as_deref() == Some(after),
                     })
                     .map(|i| i + 1)
                     .unwrap_or(records.len()),

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 const KEY: &str = "mock-freshdesk-api-key-4f8a1c9e2b7d6f3a0e5c8b1d9a7f2e6c";
 
-fn config(key: &str) -> Value {
+fn config_with(key: &str) -> Value {
     json!({"api_key": key, "domain": "acme.freshdesk.com", "start_date": "2025-01-01T00:00:00Z"})
 }
 
@@ -43,7 +43,7 @@ fn freshdesk_spec_discover_validate_capture_resume_and_failures() {
     assert!(props["domain"].is_object(), "{props}");
 
     // discover: recommended names, keys, resource paths [stream].
-    let config = config(KEY);
+    let config = config_with(KEY);
     let discovered = t.discover(&config);
     let mut selected = Vec::new();
     for stream in ["contacts", "tickets"] {
@@ -65,7 +65,7 @@ fn freshdesk_spec_discover_validate_capture_resume_and_failures() {
         .collect();
     assert_eq!(paths, [&json!(["contacts"]), &json!(["tickets"])]);
     let bad = t.validate(
-        &config("mock-freshdesk-wrong-key-0000000000000000000000000000"),
+        &config_with("mock-freshdesk-wrong-key-0000000000000000000000000000"),
         &selected,
     );
     assert!(!bad.ok, "a bad key validated");

@@ -238,7 +238,7 @@ pub fn violations(bindings: &[Value], docs: &[Vec<Value>]) -> Vec<String> {
                     "{}: {} at {}: {e}",
                     b["recommendedName"],
                     d.get("id").unwrap_or(&Value::Null),
-                    e.instance_path
+                    e.instance_path()
                 ));
             }
         }
