@@ -4,10 +4,10 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod build;
-mod provision;
-mod progress;
 mod form;
 mod fuzz;
+mod progress;
+mod provision;
 mod setup;
 mod workflow;
 

@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 
 mod check;
 mod ci;
-mod mock;
 mod hint;
 mod logs;
+mod mock;
 mod pull;
 mod run;
 mod stub;
