@@ -65,6 +65,9 @@ struct Active {
     scenario: String,
     switch: Switch,
     hits: u64,
+    /// Good calls of the switch's route when the scenario was turned on
+    /// (`after` counts from there).
+    base: u64,
 }
 
 /// The mock's state: its spec, the active scenario switches, call counts and
@@ -100,10 +103,12 @@ impl Api {
         };
         self.deactivate(scenario);
         for s in switches {
+            let base = self.good_calls.get(&s.route).copied().unwrap_or(0);
             self.active.push(Active {
                 scenario: scenario.to_string(),
                 switch: s.clone(),
                 hits: 0,
+                base,
             });
         }
         Ok(())
@@ -176,7 +181,7 @@ impl Api {
             let s = &a.switch;
             let Some(status) = s.status else { continue };
             if s.route != route.name
-                || s.after.is_some_and(|n| good < n)
+                || s.after.is_some_and(|n| good - a.base < n)
                 || s.times.is_some_and(|n| a.hits >= n)
             {
                 continue;
