@@ -66,16 +66,32 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<()> {
             corpus.display(),
             humantime::format_duration(args.duration)
         );
+        let log = target_dir.join("fuzz/logs").join(format!("{target}.log"));
+        std::fs::create_dir_all(log.parent().unwrap())?;
+        let log_file = std::fs::File::create(&log)
+            .with_context(|| format!("cannot create {}", log.display()))?;
+        let cargo_fuzz = |verb: &str| {
+            let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+            c.current_dir(root.join("fuzz"))
+                .env("PATH", &path)
+                .env("RUSTC_BOOTSTRAP", "1")
+                // Beside the workspace's own build, so a cached target folder keeps it.
+                .env("CARGO_TARGET_DIR", target_dir.join("fuzz/build"))
+                // Safe Rust: the targets look for panics and differences, which
+                // AddressSanitizer would not find better, at half the speed.
+                .args(["fuzz", verb, "--sanitizer", "none", target]);
+            c
+        };
+        // Built first with cargo's own progress on the terminal; the run's
+        // output goes to the log.
+        let built = cargo_fuzz("build")
+            .status()
+            .context("running cargo fuzz build")?;
+        if !built.success() {
+            bail!("cargo fuzz build {target} failed ({built})");
+        }
         let started = Instant::now();
-        let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .current_dir(root.join("fuzz"))
-            .env("PATH", &path)
-            .env("RUSTC_BOOTSTRAP", "1")
-            // Beside the workspace's own build, so a cached target folder keeps it.
-            .env("CARGO_TARGET_DIR", target_dir.join("fuzz/build"))
-            // Safe Rust: the targets look for panics and differences, which
-            // AddressSanitizer would not find better, at half the speed.
-            .args(["fuzz", "run", "--sanitizer", "none", target])
+        let status = cargo_fuzz("run")
             .arg(&corpus)
             .arg("--")
             .arg(format!(
@@ -87,16 +103,33 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<()> {
                 root.join("fuzz/artifacts").join(target).display()
             ))
             .arg("-print_final_stats=1")
+            // libFuzzer writes a status line per new input (thousands): they go
+            // to a log file; its final stats are shown, and its tail on failure.
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file)
             .status()
             .context("running cargo fuzz")?;
         std::fs::create_dir_all(root.join("fuzz/artifacts").join(target)).ok();
+        let log_text = std::fs::read_to_string(&log).unwrap_or_default();
         if !status.success() {
+            let lines: Vec<&str> = log_text.lines().collect();
+            for line in &lines[lines.len().saturating_sub(60)..] {
+                eprintln!("  {line}");
+            }
             bail!(
-                "fuzz target {target} failed after {:.0?} ({status}): the input is in fuzz/artifacts/{target}/; make it a regression test in runtime/tests/",
-                started.elapsed()
+                "fuzz target {target} failed after {:.0?} ({status}): the input is in fuzz/artifacts/{target}/ and the whole log in {}; make it a regression test in runtime/tests/",
+                started.elapsed(),
+                log.display()
             );
         }
-        eprintln!("fuzz: {target}: no crash in {:.0?}", started.elapsed());
+        for line in log_text.lines().filter(|l| l.starts_with("stat::")) {
+            eprintln!("  {line}");
+        }
+        eprintln!(
+            "fuzz: {target}: no crash in {:.0?} (log: {})",
+            started.elapsed(),
+            log.display()
+        );
     }
     Ok(())
 }
