@@ -215,10 +215,14 @@ fn cargo() -> Command {
 pub fn test(args: TestArgs) -> anyhow::Result<()> {
     setup_defaults()?;
     let root = crate::workspace_root();
-    eprintln!("test: cargo test --workspace {}", args.cargo_args.join(" "));
+    eprintln!(
+        "test: cargo test --workspace --no-fail-fast {}",
+        args.cargo_args.join(" ")
+    );
     run(cargo()
         .current_dir(&root)
-        .args(["test", "--workspace"])
+        // Every test binary runs, so one failure does not hide the others.
+        .args(["test", "--workspace", "--no-fail-fast"])
         .args(&args.cargo_args))
     .context("tests failed")
 }
