@@ -16,6 +16,7 @@
 //! given. Progress goes to stderr; `provision` prints the entrypoint command
 //! as its last stdout line.
 
+use crate::setup::{fnv1a, run};
 use anyhow::{bail, Context};
 use clap::Args;
 use codegen::Upstream;
@@ -380,22 +381,5 @@ fn relock_in(
         freeze.lines().count(),
         started.elapsed().as_secs_f64()
     );
-    Ok(())
-}
-
-/// 64-bit FNV-1a: a stable content hash for cache keys (not for security).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
-    })
-}
-
-fn run(cmd: &mut Command) -> anyhow::Result<()> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
-    if !status.success() {
-        bail!("{:?} failed with {status}", cmd.get_program());
-    }
     Ok(())
 }
