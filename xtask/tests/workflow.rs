@@ -175,8 +175,11 @@ fn bump_moves_the_image_and_names_what_to_record_again() {
         dirs,
     ]);
     assert!(err.contains("is now stale"), "{err}");
+    // The hint repeats the flags given, so it works pasted.
     assert!(
-        err.contains("cargo xtask record-spec source-freshdesk --entrypoint"),
+        err.contains(&format!(
+            "cargo xtask record-spec source-freshdesk --connectors-dir {dirs} --entrypoint CMD"
+        )),
         "{err}"
     );
     let c = read_json(&path);
