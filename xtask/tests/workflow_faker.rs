@@ -178,9 +178,12 @@ fn capture_reports_a_wrong_stream_type_and_its_patch_fixes_it() {
         .expect("run script (util-linux) for a pseudo-terminal");
     let screen = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{screen}");
+    // The progress line is redrawn in place (log events are printed between
+    // redraws, each on its own line).
     let progress = screen
         .split("\r\x1b[K")
-        .nth(1)
+        .skip(1)
+        .find(|p| p.contains(" documents, "))
         .unwrap_or_else(|| panic!("no progress line on a terminal: {screen}"));
     assert!(
         progress.contains("users ")
