@@ -108,3 +108,43 @@ pub fn provision(name: &str) -> String {
         .unwrap_or_else(|| panic!("`cargo xtask provision {name}` printed no entrypoint"))
         .to_string()
 }
+
+/// What a process answered to [`exchange`]: its exit status, its stdout
+/// parsed as JSON lines (one message each), and its stderr.
+pub struct Exchange {
+    pub status: std::process::ExitStatus,
+    pub messages: Vec<serde_json::Value>,
+    pub stderr: String,
+}
+
+/// Spawns `cmd` (stdin, stdout and stderr piped), writes each request as one
+/// line on its stdin, closes it, and waits. Panics, quoting the line, when
+/// stdout carries anything but JSON lines (stdout is protocol only).
+pub fn exchange(cmd: &mut std::process::Command, requests: &[serde_json::Value]) -> Exchange {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd.get_program()));
+    let mut stdin = child.stdin.take().unwrap();
+    for r in requests {
+        writeln!(stdin, "{r}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let messages = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}"))
+        })
+        .collect();
+    Exchange {
+        status: out.status,
+        messages,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

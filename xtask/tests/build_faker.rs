@@ -6,7 +6,6 @@
 //!
 //! One test function: the builds share one cargo target and run in order.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -41,31 +40,8 @@ fn build(args: &[&str]) -> Built {
 
 /// Runs `binary args` with `requests` on stdin; returns (exit ok, stdout messages).
 fn run(binary: &Path, args: &[&str], requests: &[Value]) -> (bool, Vec<Value>, String) {
-    let mut child = Command::new(binary)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    for r in requests {
-        writeln!(stdin, "{r}").unwrap();
-    }
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let messages = stdout
-        .lines()
-        .map(|l| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}"))
-        })
-        .collect();
-    (
-        out.status.success(),
-        messages,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = testkit::exchange(Command::new(binary).args(args), requests);
+    (out.status.success(), out.messages, out.stderr)
 }
 
 /// Runs the xtask binary with `args`.

@@ -72,34 +72,19 @@ fn docker_run(
     requests: &[Value],
 ) -> Run {
     let started = Instant::now();
-    let mut child = engine
-        .docker()
-        .args(["run", "-i", "--rm", "--network", "none"])
-        .args(extra)
-        .arg(image)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    for r in requests {
-        writeln!(stdin, "{r}").unwrap();
-    }
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let messages = stdout
-        .lines()
-        .map(|l| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}"))
-        })
-        .collect();
+    let out = testkit::exchange(
+        engine
+            .docker()
+            .args(["run", "-i", "--rm", "--network", "none"])
+            .args(extra)
+            .arg(image)
+            .args(args),
+        requests,
+    );
     Run {
         code: out.status.code(),
-        messages,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        messages: out.messages,
+        stderr: out.stderr,
         elapsed: started.elapsed(),
     }
 }

@@ -10,7 +10,6 @@
 
 use mockapi::MockApi;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -110,30 +109,13 @@ impl E2e {
         let mut cmd = Command::new(&self.binary);
         cmd.arg("--connector-entrypoint")
             .arg(entrypoint)
-            .env("LOG_LEVEL", "info")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .env("LOG_LEVEL", "info");
         self.mock.apply_env(&mut cmd);
-        let mut child = cmd.spawn().unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        for r in requests {
-            writeln!(stdin, "{r}").unwrap();
-        }
-        drop(stdin);
-        let out = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        let messages = stdout
-            .lines()
-            .map(|l| {
-                serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}"))
-            })
-            .collect();
+        let out = testkit::exchange(&mut cmd, requests);
         Run {
             ok: out.status.success(),
-            messages,
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            messages: out.messages,
+            stderr: out.stderr,
             secs: started.elapsed().as_secs_f64(),
         }
     }
