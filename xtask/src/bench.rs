@@ -324,9 +324,25 @@ fn discovered_streams(discover: &Path) -> anyhow::Result<Vec<Value>> {
         .clone())
 }
 
+/// A config the connector's binary accepts (its `spec.map.json` moves must
+/// find their values): the workflow's stub of its patched config schema, as
+/// `cargo xtask discover` writes it, with every default filled in. The replay
+/// ignores it.
+fn bench_config(dir: &Path) -> anyhow::Result<Value> {
+    let loaded = crate::build::load(dir)?;
+    Ok(loaded
+        .flow_spec
+        .map(|spec| crate::workflow::stub(&spec["configSchema"]).config)
+        .unwrap_or_else(|| json!({})))
+}
+
 /// The open request capturing `streams` (their write schemas as discover
 /// gives them, optionally transformed).
-fn open_request(streams: &[Value], schema: impl Fn(&Value) -> Value) -> anyhow::Result<String> {
+fn open_request(
+    streams: &[Value],
+    config: &Value,
+    schema: impl Fn(&Value) -> Value,
+) -> anyhow::Result<String> {
     let mut bindings = Vec::new();
     for stream in streams {
         let Some(b) =
@@ -340,8 +356,7 @@ fn open_request(streams: &[Value], schema: impl Fn(&Value) -> Value) -> anyhow::
                            "writeSchema": schema(&b["documentSchema"]), "key": b["key"]},
         }));
     }
-    let open =
-        json!({"open": {"capture": {"name": "bench/replay", "config": {}, "bindings": bindings}}});
+    let open = json!({"open": {"capture": {"name": "bench/replay", "config": config, "bindings": bindings}}});
     Ok(format!("{open}\n"))
 }
 
@@ -557,6 +572,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             &request,
             open_request(
                 &discovered_streams(&fx.join("discover.jsonl"))?,
+                &bench_config(&connectors_dir.join(&name))?,
                 Value::clone,
             )?,
         )?;
@@ -599,6 +615,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             &request,
             open_request(
                 &discovered_streams(&faker.join("discover.jsonl"))?,
+                &json!({}),
                 Value::clone,
             )?,
         )?;
@@ -635,7 +652,13 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             let request = dir.join(file);
             std::fs::write(
                 &request,
-                open_request(&streams, |s| if ten { tenfold(s) } else { s.clone() })?,
+                open_request(&streams, &json!({}), |s| {
+                    if ten {
+                        tenfold(s)
+                    } else {
+                        s.clone()
+                    }
+                })?,
             )?;
             rows.push(Row {
                 label: label.into(),

@@ -28,6 +28,7 @@ pub use ci::{ci_matrix, CiMatrixArgs};
 pub(crate) use hint::{unknown_connector, Hint};
 pub use pull::{pull, PullArgs};
 pub use run::{capture, discover, spec, CaptureArgs, DiscoverArgs, SpecArgs};
+pub use stub::stub;
 pub use template::{bump, new_connector, BumpArgs, NewConnectorArgs};
 
 /// Where the connector folders are: shared by every workflow command.
