@@ -326,14 +326,19 @@ fn discovered_streams(discover: &Path) -> anyhow::Result<Vec<Value>> {
 
 /// A config the connector's binary accepts (its `spec.map.json` moves must
 /// find their values): the workflow's stub of its patched config schema, as
-/// `cargo xtask discover` writes it, with every default filled in. The replay
-/// ignores it.
+/// `cargo xtask discover` writes it, with every default filled in, and
+/// `_atf_skip_interval`. The replay ignores it.
 fn bench_config(dir: &Path) -> anyhow::Result<Value> {
     let loaded = crate::build::load(dir)?;
-    Ok(loaded
+    let mut config = loaded
         .flow_spec
         .map(|spec| crate::workflow::stub(&spec["configSchema"]).config)
-        .unwrap_or_else(|| json!({})))
+        .unwrap_or_else(|| json!({}));
+    // The process ends with the replay, not after `run_interval_minutes`.
+    if let Some(c) = config.as_object_mut() {
+        c.insert("_atf_skip_interval".into(), json!(true));
+    }
+    Ok(config)
 }
 
 /// The open request capturing `streams` (their write schemas as discover
