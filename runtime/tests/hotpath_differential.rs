@@ -483,3 +483,24 @@ fn fixture_reads() {
     println!("{records} records, {changed} changed");
     assert!(records > 3000 && changed >= 1000, "{records} {changed}");
 }
+
+/// Found by `cargo xtask fuzz airbyte_lines` (in CI): a number beyond f64 is
+/// valid JSON (RFC 8259 leaves ranges to the reader) that `Value` refuses.
+/// The capture copies it as the connector wrote it, whether the binding is
+/// planned or not; the response stays one JSON line.
+#[test]
+fn fuzz_crash_number_beyond_f64_is_copied_as_written() {
+    let line = br#"{"type":"RECORD","record":{"stream":"a","data":{"id":3,"float_value":-1.7976931348623177e+308,"created_at":"2024-01-02 03:04:05"},"emitted_at":1}}
+"#;
+    assert!(serde_json::from_slice::<Value>(line).is_err());
+    for schema in [
+        json!({"type": "object"}),
+        json!({"properties": {"created_at": {"type": "string", "format": "date-time"}}}),
+    ] {
+        let out = runtime::fuzzing::translate_for_fuzzing(&schema, line).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(out.contains(r#""float_value":-1.7976931348623177e+308"#), "{out}");
+        serde_json::from_str::<serde::de::IgnoredAny>(&out).unwrap();
+    }
+}

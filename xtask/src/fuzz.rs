@@ -30,6 +30,13 @@ pub struct FuzzArgs {
     /// How long to run each target (e.g. 30s, 10m)
     #[arg(long = "for", default_value = "1m", value_parser = humantime::parse_duration)]
     duration: Duration,
+    /// Stop each target after this many inputs, too (libFuzzer's -runs): with
+    /// --seed, a run that explores the same inputs every time, as CI wants
+    #[arg(long)]
+    runs: Option<u64>,
+    /// libFuzzer's random seed (default: a new one each run)
+    #[arg(long)]
+    seed: Option<u32>,
     /// The fixtures folder seeding the corpora (default: ../shared/fixtures/airbyte)
     #[arg(long, env = "ATF_FIXTURES")]
     fixtures: Option<PathBuf>,
@@ -103,6 +110,8 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<()> {
                 root.join("fuzz/artifacts").join(target).display()
             ))
             .arg("-print_final_stats=1")
+            .args(args.runs.map(|n| format!("-runs={n}")))
+            .args(args.seed.map(|n| format!("-seed={n}")))
             // libFuzzer writes a status line per new input (thousands): they go
             // to a log file; its final stats are shown, and its tail on failure.
             .stdout(log_file.try_clone()?)
