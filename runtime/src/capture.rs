@@ -18,9 +18,11 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 
 use crate::connector::{self, Workdir};
-use crate::normalize::{self, DocNormalizer};
+use crate::normalize::scan::Scanner;
+use crate::normalize::{self, DocNormalizer, Fallback};
 use crate::ops::connector_config;
 use crate::protocol::{self, Open};
+use crate::record_line;
 use crate::{state, Error, Options};
 
 struct Binding {
@@ -30,6 +32,17 @@ struct Binding {
     noop: bool,
     /// `{"captured":{"binding":N,"doc":` (binding 0 omitted, protobuf-JSON style).
     prefix: Vec<u8>,
+    /// No other binding has this stream name (set by [`mark_unique`]): the
+    /// fast line decoder may pick it before seeing the record's namespace.
+    unique_stream: bool,
+}
+
+fn mark_unique(bindings: &mut [Binding]) {
+    for i in 0..bindings.len() {
+        let stream = &bindings[i].stream;
+        let unique = bindings.iter().filter(|b| b.stream == *stream).count() == 1;
+        bindings[i].unique_stream = unique;
+    }
 }
 
 /// `/a/b~1c` -> `["a", "b/c"]`.
@@ -122,8 +135,10 @@ where
             normalizer,
             noop,
             prefix,
+            unique_stream: false,
         });
     }
+    mark_unique(&mut bindings);
     let range = open.range.unwrap_or_default();
     let catalog = json!({
         "streams": streams,
@@ -295,6 +310,8 @@ struct Translator {
     side: Vec<std::ops::Range<usize>>,
     /// The binding of the last record (the next is likely the same).
     last: usize,
+    /// Decode every line with serde (the fuzz target's reference).
+    serde_only: bool,
 }
 
 impl Translator {
@@ -310,6 +327,9 @@ impl Translator {
             let line = &input[start..end];
             let range = start..end;
             start = end;
+            if !self.serde_only && self.fast_record(bindings, line) {
+                continue;
+            }
             let Some((env, text)) = connector::parse(line) else {
                 continue;
             };
@@ -383,6 +403,62 @@ impl Translator {
             }
         }
         Ok(())
+    }
+
+    /// Translates `line` when it is a RECORD line the fast decoder takes
+    /// ([`record_line`]); false (nothing written) when the line is left to
+    /// the serde decoder. Same output as that decoder's path for the lines
+    /// it takes (`fuzz/fuzz_targets/airbyte_lines.rs` compares them).
+    fn fast_record(&mut self, bindings: &[Binding], line: &[u8]) -> bool {
+        let Ok(text) = std::str::from_utf8(line) else {
+            return false;
+        };
+        let len = self.output.len();
+        let out = &mut self.output;
+        let last = self.last;
+        let mut picked = None;
+        let scanned = record_line::scan(text, |stream, start| {
+            // Picked by name before the namespace may be known: checked below.
+            let idx = if bindings.get(last).is_some_and(|b| b.stream == stream) {
+                last
+            } else {
+                bindings
+                    .iter()
+                    .position(|b| b.stream == stream)
+                    .ok_or(Fallback)?
+            };
+            let b = &bindings[idx];
+            if !b.unique_stream {
+                return Err(Fallback);
+            }
+            picked = Some(idx);
+            out.extend_from_slice(&b.prefix);
+            // The data object sits within the line's and the record's.
+            let (end, changed) = if b.noop {
+                (Scanner::new(text.as_bytes()).skip(start, 2)?, false)
+            } else {
+                b.normalizer.splice_at(text, start, 2, out)?
+            };
+            if !changed {
+                out.extend_from_slice(&text.as_bytes()[start..end]);
+            }
+            out.extend_from_slice(b"}}\n");
+            Ok(end)
+        });
+        match (scanned, picked) {
+            (Ok(rec), Some(idx))
+                if find_binding(bindings, idx, rec.stream, rec.namespace) == Some(idx) =>
+            {
+                self.last = idx;
+                self.ends_with_records = Some(true);
+                self.records += 1;
+                true
+            }
+            _ => {
+                self.output.truncate(len);
+                false
+            }
+        }
     }
 
     /// Log the side messages of the lines last translated, `input`.
@@ -520,9 +596,14 @@ fn find_binding(
 /// The capture's decoder of the connector's stdout, on arbitrary bytes, for
 /// the fuzz target `airbyte_lines` (`fuzz/`): bindings `a` (no namespace) and
 /// `b` (namespace `ns`), normalized by `schema`. Returns the responses written,
-/// or the error that would end the capture.
+/// or the error that would end the capture. `serde_only`: without the fast
+/// RECORD line decoder (the reference it is compared with).
 #[doc(hidden)]
-pub fn translate_for_fuzzing(schema: &Value, input: &[u8]) -> Result<Vec<u8>, Error> {
+pub fn translate_for_fuzzing(
+    schema: &Value,
+    input: &[u8],
+    serde_only: bool,
+) -> Result<Vec<u8>, Error> {
     let bindings: Vec<Binding> = [("a", None), ("b", Some("ns"))]
         .into_iter()
         .enumerate()
@@ -534,10 +615,16 @@ pub fn translate_for_fuzzing(schema: &Value, input: &[u8]) -> Result<Vec<u8>, Er
                 noop: normalizer.is_noop(),
                 normalizer,
                 prefix: format!(r#"{{"captured":{{"binding":{i},"doc":"#).into_bytes(),
+                unique_stream: false,
             }
         })
         .collect();
-    let mut t = Translator::default();
+    let mut bindings = bindings;
+    mark_unique(&mut bindings);
+    let mut t = Translator {
+        serde_only,
+        ..Translator::default()
+    };
     t.lines(&bindings, input)?;
     Ok(t.output)
 }

@@ -22,6 +22,7 @@ mod error;
 pub mod normalize;
 mod ops;
 mod protocol;
+mod record_line;
 pub mod state;
 
 pub use cli::{parse_duration, version_text, Args, Build};

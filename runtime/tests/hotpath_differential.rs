@@ -497,10 +497,74 @@ fn fuzz_crash_number_beyond_f64_is_copied_as_written() {
         json!({"type": "object"}),
         json!({"properties": {"created_at": {"type": "string", "format": "date-time"}}}),
     ] {
-        let out = runtime::fuzzing::translate_for_fuzzing(&schema, line).unwrap();
+        let out = runtime::fuzzing::translate_for_fuzzing(&schema, line, false).unwrap();
+        let serde = runtime::fuzzing::translate_for_fuzzing(&schema, line, true).unwrap();
+        assert_eq!(out, serde);
         let out = String::from_utf8(out).unwrap();
         assert_eq!(out.lines().count(), 1, "{out}");
-        assert!(out.contains(r#""float_value":-1.7976931348623177e+308"#), "{out}");
+        assert!(
+            out.contains(r#""float_value":-1.7976931348623177e+308"#),
+            "{out}"
+        );
         serde_json::from_str::<serde::de::IgnoredAny>(&out).unwrap();
     }
+}
+
+/// The fast RECORD line decoder against the serde decoder alone, on every
+/// line of every fixture read (streams renamed to the fuzzing binding `a`),
+/// with a schema that makes every top-level string a date-time and with none.
+#[test]
+fn fast_line_decoder_matches_serde_on_fixture_reads() {
+    let Some(root) = testkit::fixture("fast_line_decoder_matches_serde_on_fixture_reads", "")
+    else {
+        return;
+    };
+    let mut input = Vec::new();
+    let mut files = 0;
+    for entry in walk(&root) {
+        if !entry.ends_with("read.jsonl") && !entry.ends_with("read-resumed.jsonl") {
+            continue;
+        }
+        files += 1;
+        for line in std::fs::read_to_string(&entry).unwrap().lines() {
+            let Ok(mut msg) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            if msg["type"] == "RECORD" {
+                msg["record"]["stream"] = json!("a");
+                if let Some(r) = msg["record"].as_object_mut() {
+                    r.remove("namespace");
+                }
+            }
+            input.extend_from_slice(serde_json::to_string(&msg).unwrap().as_bytes());
+            input.push(b'\n');
+        }
+    }
+    assert!(files > 0, "no read fixtures under {}", root.display());
+    for schema in [
+        json!({"type": "object"}),
+        json!({"additionalProperties": {"format": "date-time"}}),
+    ] {
+        let fast = runtime::fuzzing::translate_for_fuzzing(&schema, &input, false).unwrap();
+        let serde = runtime::fuzzing::translate_for_fuzzing(&schema, &input, true).unwrap();
+        assert!(
+            fast == serde,
+            "the fast decoder differs on the fixture reads"
+        );
+        assert!(!fast.is_empty());
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
 }

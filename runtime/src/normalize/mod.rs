@@ -48,6 +48,7 @@ use serde_json::Value;
 pub mod datetime;
 pub mod plan;
 pub mod reference;
+pub mod scan;
 pub mod walk;
 
 pub use datetime::{datetime_to_date, is_strict_rfc3339, normalize_datetime, UNIX_SECONDS_MAX};
@@ -107,6 +108,27 @@ impl DocNormalizer {
         out: &mut Vec<u8>,
     ) -> Result<bool, Fallback> {
         walk::Walker::new(text, out).members(members, self.auto.as_ref(), self.declared.as_ref())
+    }
+
+    /// [`DocNormalizer::splice`] of the value starting at `start` in `text`
+    /// (a whole line), within `depth` containers: its end, and whether it
+    /// changed (then the new value was appended to `out`). Checks the value
+    /// is JSON on the way.
+    pub fn splice_at(
+        &self,
+        text: &str,
+        start: usize,
+        depth: u32,
+        out: &mut Vec<u8>,
+    ) -> Result<(usize, bool), Fallback> {
+        walk::Walker::value_at(
+            text,
+            start,
+            depth,
+            out,
+            self.auto.as_ref(),
+            self.declared.as_ref(),
+        )
     }
 
     /// The whole normalization of one document's text, into `out`: the hot

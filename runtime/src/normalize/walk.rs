@@ -8,11 +8,11 @@
 //! at all. What a value becomes is decided by [`super::reference::scalar`],
 //! the very function the reference path uses.
 //!
-//! The walk assumes JSON already checked by the line decoder, but never
-//! panics on any input: where it cannot go on (malformed text, an escaped
-//! string it cannot unescape, a property needing a merge of patterns, see
-//! [`super::plan`]) it returns [`Fallback`] and the record goes to the
-//! reference path.
+//! The walk checks that what it passes over is JSON ([`super::scan`]), so a
+//! line decoder may hand it a record unchecked, and never panics on any
+//! input: where it cannot go on (malformed text, an escaped string it cannot
+//! unescape, a property needing a merge of patterns, see [`super::plan`]) it
+//! returns [`Fallback`] and the record goes to the reference path.
 
 use std::borrow::Cow;
 
@@ -22,20 +22,22 @@ use serde_json::Value;
 use super::datetime::is_strict_rfc3339;
 use super::plan::{Child, Declared, Node};
 use super::reference::scalar;
+use super::scan::{enter, Scanner, Step};
 
 /// The walk gave up: use the reference path for this record.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Fallback;
 
-type Step = Result<usize, Fallback>;
-
 pub struct Walker<'a> {
     text: &'a str,
     src: &'a [u8],
+    scan: Scanner<'a>,
     out: &'a mut Vec<u8>,
     /// `src[..copied]` is in `out` already (when `changed`).
     copied: usize,
     changed: bool,
+    /// Containers around the value being walked.
+    depth: u32,
 }
 
 fn active(n: &Node) -> bool {
@@ -47,10 +49,35 @@ impl<'a> Walker<'a> {
         Walker {
             text,
             src: text.as_bytes(),
+            scan: Scanner::new(text.as_bytes()),
             out,
             copied: 0,
             changed: false,
+            depth: 0,
         }
+    }
+
+    /// Walks the value starting at `start` within `text` (a whole line, say):
+    /// returns its end and whether it changed; when it did, the new value was
+    /// appended to `out` (else `out` is untouched: `text[start..end]` is the
+    /// value). The value is checked to be JSON on the way ([`Scanner`]);
+    /// `depth`: the containers around it in `text`.
+    pub fn value_at(
+        text: &'a str,
+        start: usize,
+        depth: u32,
+        out: &'a mut Vec<u8>,
+        node: Option<&Node>,
+        declared: Option<&Declared>,
+    ) -> Result<(usize, bool), Fallback> {
+        let mut w = Walker::new(text, out);
+        w.copied = start;
+        w.depth = depth;
+        let end = w.value(start, node, declared)?;
+        if w.changed {
+            w.out.extend_from_slice(&w.src[w.copied..end]);
+        }
+        Ok((end, w.changed))
     }
 
     /// Walks the whole document `text`; true when something changed (the new
@@ -111,74 +138,17 @@ impl<'a> Walker<'a> {
         self.copied = end;
     }
 
-    fn ws(&self, mut i: usize) -> usize {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.src.get(i) {
-            i += 1;
-        }
-        i
+    fn ws(&self, i: usize) -> usize {
+        self.scan.ws(i)
     }
 
-    /// The end (past the closing quote) of the string opening at `i`, and
-    /// whether it holds escapes.
     fn string_end(&self, i: usize) -> Result<(usize, bool), Fallback> {
-        let mut j = i + 1;
-        let mut escaped = false;
-        loop {
-            let k = j + memchr::memchr2(b'"', b'\\', self.src.get(j..).ok_or(Fallback)?)
-                .ok_or(Fallback)?;
-            if self.src[k] == b'"' {
-                return Ok((k + 1, escaped));
-            }
-            escaped = true;
-            j = k + 2;
-        }
+        self.scan.string_end(i)
     }
 
-    /// The end of the number or literal starting at `i`.
-    fn atom_end(&self, i: usize) -> usize {
-        let rest = &self.src[i..];
-        i + rest
-            .iter()
-            .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
-            .unwrap_or(rest.len())
-    }
-
-    /// The end of the value starting at `i`, not looking into it.
+    /// The end of the value starting at `i`, checked, not looking into it.
     fn skip(&self, i: usize) -> Step {
-        match self.src.get(i) {
-            Some(b'"') => Ok(self.string_end(i)?.0),
-            Some(b'{' | b'[') => {
-                let mut depth = 0usize;
-                let mut j = i;
-                while let Some(&b) = self.src.get(j) {
-                    match b {
-                        b'"' => {
-                            j = self.string_end(j)?.0;
-                            continue;
-                        }
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth = depth.checked_sub(1).ok_or(Fallback)?;
-                            if depth == 0 {
-                                return Ok(j + 1);
-                            }
-                        }
-                        _ => {}
-                    }
-                    j += 1;
-                }
-                Err(Fallback)
-            }
-            Some(_) => {
-                let end = self.atom_end(i);
-                if end == i {
-                    Err(Fallback)
-                } else {
-                    Ok(end)
-                }
-            }
-            None => Err(Fallback),
-        }
+        self.scan.skip(i, self.depth)
     }
 
     /// Walks the value starting at `i` with its plan nodes; returns its end.
@@ -213,7 +183,10 @@ impl<'a> Walker<'a> {
                 if members.is_none() && dmembers.is_none() {
                     return self.skip(i);
                 }
-                self.object(i, members, dmembers)
+                self.depth = enter(self.depth)?;
+                let end = self.object(i, members, dmembers);
+                self.depth -= 1;
+                end
             }
             Some(b'[') => {
                 let elements = node.filter(|n| n.has_elements());
@@ -221,10 +194,13 @@ impl<'a> Walker<'a> {
                 if elements.is_none() && delements.is_none() {
                     return self.skip(i);
                 }
-                self.array(i, elements, delements)
+                self.depth = enter(self.depth)?;
+                let end = self.array(i, elements, delements);
+                self.depth -= 1;
+                end
             }
             Some(b'-' | b'0'..=b'9') => {
-                let end = self.atom_end(i);
+                let end = self.scan.number_end(i)?;
                 let converts = dt.is_some_and(|n| !n.numbers_allowed);
                 if !converts && action.is_none() {
                     return Ok(end);
