@@ -110,6 +110,31 @@ fn harvest_spec_discover_validate_capture_resume_and_failures() {
     let call = company.last().unwrap();
     assert_eq!(call.status, 200);
     assert_eq!(call.header("harvest-account-id"), Some(ACCOUNT));
+    // OAuth (what the dashboard's sign-in fills): the connector trades the
+    // refresh token at id.getharvest.com for the access token it sends.
+    t.mock.clear_requests();
+    let oauth = json!({
+        "account_id": ACCOUNT,
+        "replication_start_date": "2025-01-01T00:00:00Z",
+        "credentials": {"auth_type": "Client", "client_id": "mock-harvest-client-id-5e2a9c71",
+                        "client_secret": "mock-harvest-client-secret-8b4f0d6e2a9c1e7f3b5d",
+                        "refresh_token": "mock-harvest-refresh-token-7d1e9c3b5a2f8e6d4c0b9a7f1e3d5c8b"},
+    });
+    let ok = t.validate(&oauth, &selected);
+    assert!(ok.ok, "validate with OAuth failed:\n{}", ok.stderr);
+    let calls: Vec<(Option<String>, String, u16)> = t
+        .mock
+        .requests()
+        .into_iter()
+        .map(|r| (r.route, r.host, r.status))
+        .collect();
+    assert_eq!(
+        calls[..2],
+        [
+            (Some("oauth_token".into()), "id.getharvest.com".into(), 200),
+            (Some("company".into()), "api.harvestapp.com".into(), 200)
+        ]
+    );
     let bad = t.validate(
         &config_with("mock-harvest-wrong-token-000000000000000000000000000000"),
         &selected,
