@@ -99,6 +99,9 @@ pub const OMITTED_STREAMS: &str = "omitted_streams.json";
 pub const SCHEMA_NORMALIZATIONS: &str = "schema_normalizations.json";
 pub const STREAMS_DIR: &str = "streams";
 
+/// The folder of a connector's tests (its mock API), which codegen ignores.
+const TESTS_DIR: &str = "tests";
+
 const TOP_LEVEL: &[&str] = &[
     CONNECTOR_JSON,
     SPEC_RECORDED,
@@ -838,7 +841,9 @@ fn check_names(cx: &mut Ctx) {
             continue;
         }
         if is_dir {
-            if name == STREAMS_DIR {
+            // `tests/`: the connector's mock API (`tests/mock/`, read by the
+            // end-to-end tests and `cargo xtask capture --mock`, not by codegen).
+            if name == STREAMS_DIR || name == TESTS_DIR {
                 continue;
             }
             match near(&name, &[STREAMS_DIR]) {

@@ -284,6 +284,20 @@ fn other_unknown_files_are_ignored_with_a_warning() {
 }
 
 #[test]
+fn the_tests_folder_holds_the_mock_and_is_not_warned_about() {
+    let (_tmp, dir) = folder(&[]);
+    for sub in ["tests/mock", "notes"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    std::fs::write(dir.join("tests/mock/mock.json"), r#"{"routes": []}"#).unwrap();
+    let l = codegen::load(&dir).unwrap();
+    assert_eq!(
+        l.warnings,
+        ["notes/: unknown folder, ignored (patch files of streams go in `streams/`)"]
+    );
+}
+
+#[test]
 fn every_problem_is_reported_at_once() {
     let p = problems(&[
         ("spec.patch.json", "[1]"),

@@ -253,6 +253,7 @@ fn authorized(auth: &Auth, rec: &Recorded) -> bool {
             rec.header("authorization") == Some(format!("Bearer {token}").as_str())
         }
         Auth::Header { name, value } => rec.header(name) == Some(value.as_str()),
+        Auth::All(all) => all.iter().all(|a| authorized(a, rec)),
     }
 }
 

@@ -28,8 +28,9 @@
 //! - `hosts`: the hosts the connector calls (the proxy serves any host; these
 //!   are the ones the mock answers; a request for another host gets 404).
 //! - `auth`: what every request must carry: `basic` (username, password),
-//!   `bearer` (token) or `header` (name, value). A request without it gets 401
-//!   with the `unauthorized` body.
+//!   `bearer` (token), `header` (name, value), or `all` (a list of these, every
+//!   one required: Harvest's bearer token and `Harvest-Account-Id` header). A
+//!   request without it gets 401 with the `unauthorized` body.
 //! - `routes`: `method` (default GET) and `path` (exact, or ending in `/*`
 //!   for a prefix); the answer is `body` (fixed JSON) or the records of `data`
 //!   (a JSON array file), filtered, ordered by the filter field, and paginated.
@@ -79,6 +80,7 @@ pub enum Auth {
     Basic { username: String, password: String },
     Bearer { token: String },
     Header { name: String, value: String },
+    All(Vec<Auth>),
 }
 
 #[derive(Debug, Clone, Deserialize)]
