@@ -72,7 +72,10 @@ fn a_created_window_newest_first_paged_by_starting_after() {
     let next = get(&mut api, &[("starting_after", "evt_4")]);
     assert_eq!(ids(&next), ["evt_2", "evt_3"], "ties keep their file order");
     let last = get(&mut api, &[("starting_after", "evt_3")]);
-    assert_eq!((ids(&last), &last["has_more"]), (vec!["evt_1"], &json!(false)));
+    assert_eq!(
+        (ids(&last), &last["has_more"]),
+        (vec!["evt_1"], &json!(false))
+    );
 
     // Both bounds inclusive: the boundary records come again.
     let window = get(
@@ -94,10 +97,17 @@ fn shift_times_moves_named_fields_by_whole_days_at_any_depth() {
     let spec: mockapi::spec::ShiftTimes = serde_json::from_value(shift.clone()).unwrap();
     let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
     assert_eq!(spec.offset(at("2026-12-03T23:59:59Z")).unwrap(), 2 * 86_400);
-    assert_eq!(spec.offset(at("2026-11-20T00:00:00Z")).unwrap(), 0, "never back");
+    assert_eq!(
+        spec.offset(at("2026-11-20T00:00:00Z")).unwrap(),
+        0,
+        "never back"
+    );
     let bad: mockapi::spec::ShiftTimes =
         serde_json::from_value(json!({"recorded_at": "yesterday", "fields": []})).unwrap();
-    let err = bad.offset(at("2026-12-03T00:00:00Z")).unwrap_err().to_string();
+    let err = bad
+        .offset(at("2026-12-03T00:00:00Z"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("\"yesterday\""), "{err}");
 
     let mut record = json!({"created": 10, "name": "created", "data": {"object": {"created": 20}},
