@@ -150,7 +150,7 @@ fn happy_path(t: &E2e, config: &Value, selected: &[Value]) {
     // validate: a good key (check reads /v1/accounts with Stripe's headers),
     // then a bad one (the connector's own message).
     t.mock.clear_requests();
-    let ok = t.validate(&config, &selected);
+    let ok = t.validate(config, selected);
     assert!(ok.ok, "validate failed:\n{}", ok.stderr);
     let paths: Vec<&Value> = ok.of("validated")[0]["bindings"]
         .as_array()
@@ -172,7 +172,7 @@ fn happy_path(t: &E2e, config: &Value, selected: &[Value]) {
     assert_eq!(check.header("stripe-version"), Some("2022-11-15"));
     let bad = t.validate(
         &config_with("sk_test_mockStripeWrongKey00000000000000000000000000000000"),
-        &selected,
+        selected,
     );
     assert!(!bad.ok, "a bad key validated");
     assert!(
@@ -186,7 +186,7 @@ fn happy_path(t: &E2e, config: &Value, selected: &[Value]) {
     // capture: two streams, two pages each, a 429 survived.
     t.mock.clear_requests();
     t.mock.activate("rate_limited").unwrap();
-    let first = t.open(&config, &selected, None);
+    let first = t.open(config, selected, None);
     assert!(first.ok, "capture failed:\n{}", first.stderr);
     t.mock.deactivate("rate_limited");
     let docs = documents(&first, 2);
@@ -224,7 +224,7 @@ fn happy_path(t: &E2e, config: &Value, selected: &[Value]) {
         t.mock.requests_to("events").is_empty(),
         "customers without state lists /v1/customers"
     );
-    let bad_docs = violations(&selected, &docs);
+    let bad_docs = violations(selected, &docs);
     assert!(bad_docs.is_empty(), "{}", bad_docs.join("\n"));
     // customers get `updated` (from `created`); Stripe's custom_fields
     // objects become Python reprs upstream (see the header).
@@ -252,7 +252,7 @@ fn happy_path(t: &E2e, config: &Value, selected: &[Value]) {
     // records come out, and customers switch to /v1/events.
     t.mock.clear_requests();
     t.mock.activate("new_records").unwrap();
-    let second = t.open(&config, &selected, Some(&state));
+    let second = t.open(config, selected, Some(&state));
     assert!(second.ok, "resumed capture failed:\n{}", second.stderr);
     t.mock.deactivate("new_records");
     let txns = t.mock.requests_to("balance_transactions");
@@ -314,7 +314,7 @@ fn happy_path(t: &E2e, config: &Value, selected: &[Value]) {
         .filter(|d| d["is_deleted"] == true)
         .collect();
     assert_eq!(deleted.len(), 1, "{deleted:?}");
-    let bad_docs = violations(&selected, &docs2);
+    let bad_docs = violations(selected, &docs2);
     assert!(bad_docs.is_empty(), "{}", bad_docs.join("\n"));
     let state2 = reduce(&state, &second);
     assert!(cursor(&state2, "customers", "updated") > c_max, "{state2}");
