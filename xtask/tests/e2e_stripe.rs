@@ -74,26 +74,16 @@ fn ids(docs: &[Value]) -> Vec<&str> {
     ids
 }
 
-/// The integer cursor `field` of `stream` in a reduced Flow state, wherever
-/// the cdk put it (per-stream state, as a number or a string).
+/// The cursor `field` of `stream` in a reduced Flow state: the runtime's
+/// STREAM layout (`{"_atf_state_format": "STREAM", stream: state}`,
+/// runtime/src/state.rs), the cdk's state a string of Unix seconds.
 fn cursor(state: &Value, stream: &str, field: &str) -> i64 {
-    fn find(v: &Value, field: &str) -> Option<i64> {
-        match v {
-            Value::Object(m) => m
-                .get(field)
-                .and_then(|c| c.as_i64().or_else(|| c.as_str()?.parse().ok()))
-                .or_else(|| m.values().find_map(|v| find(v, field))),
-            Value::Array(a) => a.iter().find_map(|v| find(v, field)),
-            _ => None,
-        }
-    }
-    let text = state.to_string();
-    assert!(text.contains(stream), "no state for {stream}: {state}");
-    let per_stream = state
-        .as_object()
-        .and_then(|m| m.iter().find(|(k, _)| k.contains(stream)).map(|(_, v)| v))
-        .unwrap_or(state);
-    find(per_stream, field).unwrap_or_else(|| panic!("no {field} for {stream} in {state}"))
+    assert_eq!(state["_atf_state_format"], "STREAM", "{state}");
+    let value = &state[stream][field];
+    value
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} for {stream} in {state}"))
 }
 
 #[test]
