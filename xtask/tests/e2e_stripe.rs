@@ -199,7 +199,22 @@ fn happy_path(t: &E2e, config: &Value, selected: &[Value]) {
             calls[0].param("created[gte]"),
             Some(START.to_string().as_str())
         );
-        assert!(calls[0].param("created[lte]").is_some(), "{calls:?}");
+        // the slice ends at the clock (`end_datetime: now_utc()`).
+        let lte: i64 = calls[0].param("created[lte]").unwrap().parse().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        assert!(
+            now - 600 < lte && lte <= now,
+            "created[lte]={lte}, now {now}"
+        );
+        assert!(
+            calls
+                .iter()
+                .all(|c| c.header("stripe-account") == Some(ACCOUNT)),
+            "{calls:?}"
+        );
         assert_eq!(calls[0].param("starting_after"), None);
         // page 2 starts after page 1's last record (newest first).
         let i = if stream == "customers" { 1 } else { 0 };
