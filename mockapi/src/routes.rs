@@ -2,7 +2,7 @@
 //! switches, filter, order, pagination. Pure state machine, no I/O, so it is
 //! tested without sockets.
 
-use crate::spec::{Auth, Loaded, Pagination, Route, Switch};
+use crate::spec::{Auth, Loaded, Order, Pagination, Route, Switch};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::cmp::Ordering;
@@ -223,12 +223,20 @@ impl Api {
             if let Some(bound) = rec.param(&filter.param) {
                 out.retain(|r| compare(&r[&filter.field], bound) != Ordering::Less);
             }
+            if let Some(bound) = filter.until_param.as_ref().and_then(|p| rec.param(p)) {
+                out.retain(|r| compare(&r[&filter.field], bound) != Ordering::Greater);
+            }
+            // A stable sort: records at one instant keep their file order.
             out.sort_by(|a, b| {
                 let b = match &b[&filter.field] {
                     Value::String(s) => s.clone(),
                     v => v.to_string(),
                 };
-                compare(&a[&filter.field], &b)
+                let ord = compare(&a[&filter.field], &b);
+                match filter.order {
+                    Order::Asc => ord,
+                    Order::Desc => ord.reverse(),
+                }
             });
         }
         out

@@ -35,8 +35,10 @@
 //!   for a prefix); the answer is `body` (fixed JSON) or the records of `data`
 //!   (a JSON array file), filtered, ordered by the filter field, and paginated.
 //! - `filter`: keep records whose `field` is `>=` the query parameter `param`
-//!   (inclusive, as the APIs do: the boundary record comes again); values
-//!   compare as numbers, RFC 3339 instants, or strings.
+//!   (inclusive, as the APIs do: the boundary record comes again) and, with
+//!   `until_param`, `<=` that one (Stripe's `created[lte]`); values compare
+//!   as numbers, RFC 3339 instants, or strings. Records come ordered by
+//!   `field`, ascending, or newest first with `"order": "desc"` (Stripe).
 //! - `pagination.style`:
 //!   - `page`: `page_param` (default `page`, 1-based) and `size_param`;
 //!     with `"link": true` a `Link: <...>; rel="next"` header while more remain;
@@ -49,6 +51,12 @@
 //!   for a route (`times`: only the first N matching calls, default always;
 //!   `after`: only after N good calls; `retry_after` seconds for 429), or
 //!   `add_data`: more records for a route (records that appear later).
+//! - `shift_times`: `{"recorded_at": "<RFC 3339>", "fields": ["created"]}`:
+//!   data written at `recorded_at` is moved forward by the whole days since
+//!   then, in every value of a key named in `fields` (Unix seconds or
+//!   RFC 3339), at any depth: for APIs whose connector looks back a fixed
+//!   window from the clock (Stripe's events: 30 days), the data stays in it
+//!   and never later than the clock.
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -72,6 +80,65 @@ pub struct MockSpec {
     pub routes: Vec<Route>,
     #[serde(default)]
     pub scenarios: BTreeMap<String, Vec<Switch>>,
+    #[serde(default)]
+    pub shift_times: Option<ShiftTimes>,
+}
+
+/// Moves the data's instants forward by the whole days since `recorded_at`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftTimes {
+    pub recorded_at: String,
+    pub fields: Vec<String>,
+}
+
+impl ShiftTimes {
+    /// Seconds to add: the whole days from `recorded_at` to `now` (0 when
+    /// `now` is earlier).
+    pub fn offset(&self, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<i64> {
+        let at = chrono::DateTime::parse_from_rfc3339(&self.recorded_at).with_context(|| {
+            format!(
+                "shift_times.recorded_at \"{}\" is not an RFC 3339 instant: write e.g. \"2026-12-01T00:00:00Z\"",
+                self.recorded_at
+            )
+        })?;
+        let days = (now.timestamp() - at.timestamp()).max(0) / 86_400;
+        Ok(days * 86_400)
+    }
+
+    /// Adds `secs` to every value of a key in `fields`, at any depth.
+    pub fn apply(&self, value: &mut Value, secs: i64) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    if self.fields.iter().any(|f| f == k) {
+                        shift_instant(v, secs);
+                    } else {
+                        self.apply(v, secs);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.apply(v, secs)),
+            _ => {}
+        }
+    }
+}
+
+fn shift_instant(v: &mut Value, secs: i64) {
+    match v {
+        Value::Number(n) => {
+            if let Some(t) = n.as_i64() {
+                *v = Value::from(t + secs);
+            }
+        }
+        Value::String(s) => {
+            if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+                let t = t + chrono::Duration::seconds(secs);
+                *s = t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+            }
+        }
+        _ => {}
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -114,6 +181,19 @@ fn get() -> String {
 pub struct Filter {
     pub param: String,
     pub field: String,
+    /// Keep records whose `field` is `<=` this query parameter too.
+    #[serde(default)]
+    pub until_param: Option<String>,
+    #[serde(default)]
+    pub order: Order,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    #[default]
+    Asc,
+    Desc,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -236,6 +316,14 @@ impl Loaded {
                 format!("mock data {} is not a JSON array: fix it", path.display())
             })?;
             data.insert(name.to_string(), records);
+        }
+        if let Some(shift) = &spec.shift_times {
+            let secs = shift
+                .offset(chrono::Utc::now())
+                .with_context(|| format!("mock spec {}", file.display()))?;
+            for records in data.values_mut() {
+                records.iter_mut().for_each(|r| shift.apply(r, secs));
+            }
         }
         Ok(Loaded { spec, data })
     }

@@ -105,12 +105,18 @@ impl E2e {
 
     /// Runs the binary on `requests` with the mock's environment.
     pub fn run(&self, entrypoint: &str, requests: &[Value]) -> Run {
+        self.run_with(&self.mock, entrypoint, requests)
+    }
+
+    /// Runs the binary on `requests` against `mock` (e.g. a second mock of
+    /// the same folder, so a slow failure runs beside the other steps).
+    pub fn run_with(&self, mock: &MockApi, entrypoint: &str, requests: &[Value]) -> Run {
         let started = Instant::now();
         let mut cmd = Command::new(&self.binary);
         cmd.arg("--connector-entrypoint")
             .arg(entrypoint)
             .env("LOG_LEVEL", "info");
-        self.mock.apply_env(&mut cmd);
+        mock.apply_env(&mut cmd);
         let out = testkit::exchange(&mut cmd, requests);
         Run {
             ok: out.status.success(),
@@ -157,6 +163,17 @@ impl E2e {
 
     /// An `open` of `bindings` (discovered), from `state` when given.
     pub fn open(&self, config: &Value, bindings: &[Value], state: Option<&Value>) -> Run {
+        self.open_with(&self.mock, config, bindings, state)
+    }
+
+    /// [`E2e::open`] against `mock`.
+    pub fn open_with(
+        &self,
+        mock: &MockApi,
+        config: &Value,
+        bindings: &[Value],
+        state: Option<&Value>,
+    ) -> Run {
         let bindings: Vec<Value> = bindings
             .iter()
             .map(|b| {
@@ -175,7 +192,7 @@ impl E2e {
             "range": {"keyBegin": 0, "keyEnd": 4294967295u32, "rClockBegin": 0, "rClockEnd": 4294967295u32},
             "state": state.cloned().unwrap_or(json!({})),
         }});
-        let run = self.run(&self.entrypoint, &[open]);
+        let run = self.run_with(mock, &self.entrypoint, &[open]);
         eprintln!(
             "capture: {:.1} s, {} document(s), {} checkpoint(s), ok {}",
             run.secs,
@@ -184,6 +201,18 @@ impl E2e {
             run.ok
         );
         run
+    }
+}
+
+impl E2e {
+    /// A second mock of this connector's folder, independent of `self.mock`
+    /// (its own scenarios and request log).
+    pub fn another_mock(&self) -> MockApi {
+        let dir = testkit::workspace_root()
+            .join("connectors")
+            .join(&self.name)
+            .join("tests/mock");
+        MockApi::start(&dir).unwrap()
     }
 }
 
