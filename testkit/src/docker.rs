@@ -237,10 +237,25 @@ impl Drop for Engine {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
-        // dockerd unmounts its layers when it stops; a leftover mount (after a
-        // SIGKILL) would make removal fail: keep the folder then, and say so.
+        // dockerd unmounts its layers when it stops, but not the host network
+        // namespace it bind-mounts for `--network host` (exec/netns/default),
+        // nor anything after a SIGKILL: detach what is left under the folder,
+        // deepest first, then remove it (else keep it, and say so).
         if let Some(dir) = self.dir.take() {
             let path = dir.path().to_path_buf();
+            let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+            let mut left: Vec<&str> = mounts
+                .lines()
+                .filter_map(|l| l.split(' ').nth(1))
+                .filter(|m| Path::new(m).starts_with(&path))
+                .collect();
+            left.sort_by_key(|m| std::cmp::Reverse(m.len()));
+            for m in left {
+                if let Ok(c) = std::ffi::CString::new(m) {
+                    // SAFETY: a valid C string; MNT_DETACH only detaches.
+                    unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+                }
+            }
             if let Err(e) = dir.close() {
                 eprintln!("docker: cannot remove {}: {e}", path.display());
             }

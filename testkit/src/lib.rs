@@ -109,6 +109,19 @@ pub fn provision(name: &str) -> String {
         .to_string()
 }
 
+/// Reduces `checkpoints` (the bodies of `checkpoint` responses) into
+/// `state` as Flow does: an RFC 7396 merge when `mergePatch`, else replaced.
+pub fn reduce(state: &mut serde_json::Value, checkpoints: &[&serde_json::Value]) {
+    for cp in checkpoints {
+        let s = &cp["state"];
+        if s["mergePatch"] == true {
+            json_patch::merge(state, &s["updated"]);
+        } else {
+            *state = s["updated"].clone();
+        }
+    }
+}
+
 /// What a process answered to [`exchange`]: its exit status, its stdout
 /// parsed as JSON lines (one message each), and its stderr.
 pub struct Exchange {

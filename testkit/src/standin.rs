@@ -6,7 +6,10 @@
 //! 1. a Debian bookworm minbase root filesystem with `python3` (3.11, as in
 //!    Airbyte's python-connector-base) made by `debootstrap`, cached once;
 //! 2. a copy of it with a virtualenv at `/airbyte/venv` holding the pinned
-//!    lock (`xtask/python/<lock>`) installed with `pip` inside a `chroot`, and
+//!    lock installed with `pip` inside a `chroot` (by Debian's Python, or,
+//!    for a connector pinned to another one, by the very interpreter its
+//!    `cargo xtask provision` venv uses, copied in at the same path: upstream's
+//!    base then was `python:3.10-slim`, a CPython built into bookworm), and
 //!    `/airbyte/integration_code/main.py` (upstream's) launching the
 //!    connector; cached in a folder named by a hash of the recipe, the lock
 //!    and `main.py`, so a changed pin rebuilds it;
@@ -26,18 +29,33 @@ use std::time::{Duration, Instant};
 pub struct StandIn {
     /// The upstream image's name, e.g. `airbyte/source-faker:7.2.1`.
     pub image: &'static str,
-    /// The pinned lock under `xtask/python/` (a full `pip freeze`).
+    /// The pinned lock (a full `pip freeze`), relative to the workspace root.
     pub lock: &'static str,
     /// Upstream's `/airbyte/integration_code/main.py`.
     pub main_py: &'static str,
+    /// `None`: Debian's python3 (3.11). `Some(connector)`: the Python of that
+    /// connector's provisioned venv (its `upstream.python`, e.g. 3.10, which
+    /// bookworm lacks), copied into the stand-in at the same path.
+    pub python_of: Option<&'static str>,
 }
 
 /// `airbyte/source-faker:7.2.1`. main.py as in airbytehq/airbyte
 /// `airbyte-integrations/connectors/source-faker/main.py`.
 pub const FAKER: StandIn = StandIn {
     image: "airbyte/source-faker:7.2.1",
-    lock: "faker-7.2.1.txt",
+    lock: "xtask/python/faker-7.2.1.txt",
     main_py: "from source_faker.run import run\n\nif __name__ == \"__main__\":\n    run()\n",
+    python_of: None,
+};
+
+/// `airbyte/source-freshdesk:3.1.3` (airbyte-cdk 0.88.4, which needs Python
+/// 3.10: on 3.11 its dataclasses fail to import). main.py as upstream's
+/// (`source_freshdesk/run.py` has `run()`).
+pub const FRESHDESK: StandIn = StandIn {
+    image: "airbyte/source-freshdesk:3.1.3",
+    lock: "connectors/source-freshdesk/upstream.lock.txt",
+    main_py: "from source_freshdesk.run import run\n\nif __name__ == \"__main__\":\n    run()\n",
+    python_of: Some("source-freshdesk"),
 };
 
 const MIRROR: &str = "http://deb.debian.org/debian";
@@ -160,26 +178,70 @@ fn host_ca_bundle() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// A Python of the host to copy into a stand-in.
+struct HostPython {
+    /// Its installation prefix (`sys.base_prefix`), e.g. `/root/.pyenv/versions/3.10.13`.
+    prefix: PathBuf,
+    /// `3.10`.
+    short: String,
+}
+
+/// The Python that `connector`'s provisioned venv runs on (provisioning it
+/// when needed, `crate::provision`).
+fn host_python(connector: &str) -> HostPython {
+    let entrypoint = crate::provision(connector);
+    let python = Path::new(&entrypoint)
+        .parent()
+        .expect("the entrypoint is in the venv's bin/")
+        .join("python");
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import sys; print(sys.base_prefix); print('%d.%d' % sys.version_info[:2])",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    assert!(out.status.success(), "{} failed: {out:?}", python.display());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines();
+    let prefix = PathBuf::from(lines.next().unwrap_or_default());
+    let short = lines.next().unwrap_or_default().to_string();
+    assert!(
+        prefix.is_absolute() && prefix.join("bin/python3").exists(),
+        "{}: no Python installation at {:?}",
+        python.display(),
+        prefix
+    );
+    HostPython { prefix, short }
+}
+
 /// The cached stand-in root filesystem of `s`; builds it when missing.
 fn stand_in_dir(cache: &Path, s: &StandIn) -> (PathBuf, Option<Duration>, Option<Duration>) {
-    let lock_path = crate::workspace_root().join("xtask/python").join(s.lock);
+    let lock_path = crate::workspace_root().join(s.lock);
     let lock = std::fs::read_to_string(&lock_path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", lock_path.display()));
-    let stamp = format!(
-        "{:016x}",
-        fnv1a(
-            format!(
-                "{ROOTFS_RECIPE}\n{LAYOUT}\n{}\n{lock}\n{}",
-                s.image, s.main_py
-            )
-            .as_bytes()
-        )
+    let mut recipe = format!(
+        "{ROOTFS_RECIPE}\n{LAYOUT}\n{}\n{lock}\n{}",
+        s.image, s.main_py
     );
+    if let Some(c) = s.python_of {
+        // Its connector.json names the Python (`upstream.python`): a cached
+        // stand-in needs no provisioning to be found.
+        let manifest = crate::workspace_root()
+            .join("connectors")
+            .join(c)
+            .join("connector.json");
+        let text = std::fs::read_to_string(&manifest)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", manifest.display()));
+        recipe.push_str(&format!("\npython of {c}: {text}"));
+    }
+    let stamp = format!("{:016x}", fnv1a(recipe.as_bytes()));
     let slug = s.image.replace(['/', ':'], "-");
     let dir = cache.join(format!("{slug}-{stamp}"));
     if stamped(&dir, &stamp) {
         return (dir, None, None);
     }
+    let python = s.python_of.map(host_python);
     let (base, rootfs_built_in) = rootfs(cache);
     let started = Instant::now();
     let tmp = cache.join(format!("{slug}-{stamp}.tmp"));
@@ -210,11 +272,25 @@ fn stand_in_dir(cache: &Path, s: &StandIn) -> (PathBuf, Option<Duration>, Option
     if !index.is_empty() {
         pip_env.push(("PIP_INDEX_URL", index.as_str()));
     }
+    let interpreter = match &python {
+        None => "python3".to_string(),
+        Some(p) => {
+            let inside = tmp.join(p.prefix.strip_prefix("/").expect("an absolute prefix"));
+            std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
+            run(
+                Command::new("cp").arg("-a").arg(&p.prefix).arg(&inside),
+                "copy of the host's Python into the stand-in",
+            );
+            // Its test suite is a fifth of it and never imported.
+            let _ = std::fs::remove_dir_all(inside.join(format!("lib/python{}/test", p.short)));
+            p.prefix.join("bin/python3").display().to_string()
+        }
+    };
     chroot(
         &tmp,
-        &["python3", "-m", "venv", "/airbyte/venv"],
+        &[interpreter.as_str(), "-m", "venv", "/airbyte/venv"],
         &[],
-        "python3 -m venv in the stand-in",
+        &format!("{interpreter} -m venv in the stand-in"),
     );
     chroot(
         &tmp,

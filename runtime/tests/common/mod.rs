@@ -205,14 +205,5 @@ pub fn schemas_of(discover: &Path) -> Vec<Stream> {
         .collect()
 }
 
-/// Reduce checkpoints as Flow does: RFC 7396 merge when mergePatch, else replace.
-pub fn reduce(state: &mut Value, checkpoints: &[&Value]) {
-    for cp in checkpoints {
-        let s = &cp["state"];
-        if s["mergePatch"] == true {
-            json_patch::merge(state, &s["updated"]);
-        } else {
-            *state = s["updated"].clone();
-        }
-    }
-}
+#[allow(unused_imports)]
+pub use testkit::reduce;

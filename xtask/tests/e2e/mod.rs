@@ -174,24 +174,7 @@ impl E2e {
         bindings: &[Value],
         state: Option<&Value>,
     ) -> Run {
-        let bindings: Vec<Value> = bindings
-            .iter()
-            .map(|b| {
-                json!({
-                    "resourceConfig": b["resourceConfig"],
-                    "resourcePath": b["resourcePath"],
-                    "collection": {"name": format!("acmeCo/{}", b["recommendedName"].as_str().unwrap()),
-                                   "writeSchema": b["documentSchema"], "key": b["key"]},
-                })
-            })
-            .collect();
-        let open = json!({"open": {
-            "capture": {"name": format!("acmeCo/{}", self.name), "connectorType": "IMAGE",
-                        "config": config, "bindings": bindings},
-            "version": "e2e",
-            "range": {"keyBegin": 0, "keyEnd": 4294967295u32, "rClockBegin": 0, "rClockEnd": 4294967295u32},
-            "state": state.cloned().unwrap_or(json!({})),
-        }});
+        let open = open_request(&self.name, config, bindings, state);
         let run = self.run_with(mock, &self.entrypoint, &[open]);
         eprintln!(
             "capture: {:.1} s, {} document(s), {} checkpoint(s), ok {}",
@@ -257,18 +240,39 @@ pub fn violations(bindings: &[Value], docs: &[Vec<Value>]) -> Vec<String> {
     out
 }
 
+/// Flow's `open` of the capture `acmeCo/<name>` with `bindings` (as
+/// discovered), from `state` when given.
+pub fn open_request(
+    name: &str,
+    config: &Value,
+    bindings: &[Value],
+    state: Option<&Value>,
+) -> Value {
+    let bindings: Vec<Value> = bindings
+        .iter()
+        .map(|b| {
+            json!({
+                "resourceConfig": b["resourceConfig"],
+                "resourcePath": b["resourcePath"],
+                "collection": {"name": format!("acmeCo/{}", b["recommendedName"].as_str().unwrap()),
+                               "writeSchema": b["documentSchema"], "key": b["key"]},
+            })
+        })
+        .collect();
+    json!({"open": {
+        "capture": {"name": format!("acmeCo/{name}"), "connectorType": "IMAGE",
+                    "config": config, "bindings": bindings},
+        "version": "e2e",
+        "range": {"keyBegin": 0, "keyEnd": 4294967295u32, "rClockBegin": 0, "rClockEnd": 4294967295u32},
+        "state": state.cloned().unwrap_or(json!({})),
+    }})
+}
+
 /// Reduces the run's checkpoints as Flow does (RFC 7396 merge when
 /// `mergePatch`, else replace), starting from `state`.
 pub fn reduce(state: &Value, run: &Run) -> Value {
     let mut state = state.clone();
-    for cp in run.of("checkpoint") {
-        let s = &cp["state"];
-        if s["mergePatch"] == true {
-            json_patch::merge(&mut state, &s["updated"]);
-        } else {
-            state = s["updated"].clone();
-        }
-    }
+    testkit::reduce(&mut state, &run.of("checkpoint"));
     state
 }
 
