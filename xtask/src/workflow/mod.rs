@@ -19,6 +19,7 @@ mod ci;
 mod hint;
 mod logs;
 mod mock;
+pub use mock::MockRun;
 mod pull;
 mod run;
 mod stub;
