@@ -43,7 +43,12 @@
 //!   - `cursor`: Stripe's `starting_after=<id>` (`cursor_param`, `id_field`),
 //!     the body is `{"object": "list", "data": [...], "has_more": bool, "url": path}`;
 //!   - `next_url`: Harvest's `page`/`per_page` with the records under
-//!     `records_key` and `next_page`, `total_pages`, `links.next` in the body.
+//!     `records_key` and `next_page`, `total_pages`, `links.next` in the body;
+//!   - `search`: Intercom's search (a POST): the request body's `query` (its
+//!     operators evaluated), `sort` and `pagination.per_page` /
+//!     `pagination.starting_after`; the body is `{"type": "list",
+//!     records_key: [...], "total_count", "pages": {"next": {...}}}`.
+//! - `headers`: fixed headers on every answer (Intercom's rate-limit ones).
 //! - `records_key`: with `page` style, wrap the records as `{key: [...]}`.
 //! - `scenarios`: named switches a test (or `--scenario`) turns on: a `status`
 //!   for a route (`times`: only the first N matching calls, default always;
@@ -72,6 +77,9 @@ pub struct MockSpec {
     pub routes: Vec<Route>,
     #[serde(default)]
     pub scenarios: BTreeMap<String, Vec<Switch>>,
+    /// Headers on every answer (e.g. Intercom's `X-RateLimit-Remaining`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -144,8 +152,19 @@ pub enum Pagination {
         size_param: String,
         default_size: usize,
     },
+    /// Intercom's search (`POST /contacts/search`): the body's `query`,
+    /// `sort` and `pagination` (`per_page`, `starting_after`); see
+    /// [`crate::search`].
+    Search {
+        #[serde(default = "data")]
+        records_key: String,
+        default_size: usize,
+    },
 }
 
+fn data() -> String {
+    "data".into()
+}
 fn page() -> String {
     "page".into()
 }
