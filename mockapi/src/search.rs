@@ -73,18 +73,19 @@ pub(crate) fn answer(
         None | Some(Value::Null) => (0, 1),
         Some(Value::String(s)) if s.is_empty() => (0, 1),
         Some(cursor) => {
-            let (id, page) = decode(cursor)
-                .ok_or_else(|| format!("pagination.starting_after {cursor} is not a cursor this API gave"))?;
-            let at = records
-                .iter()
-                .position(|r| r["id"] == id)
-                .ok_or_else(|| format!("pagination.starting_after names record {id}, which no longer matches"))?;
+            let (id, page) = decode(cursor).ok_or_else(|| {
+                format!("pagination.starting_after {cursor} is not a cursor this API gave")
+            })?;
+            let at = records.iter().position(|r| r["id"] == id).ok_or_else(|| {
+                format!("pagination.starting_after names record {id}, which no longer matches")
+            })?;
             (at + 1, page)
         }
     };
     let end = (start + n).min(records.len());
     let total_pages = records.len().div_ceil(n).max(1);
-    let mut pages = json!({"type": "pages", "page": page, "per_page": n, "total_pages": total_pages});
+    let mut pages =
+        json!({"type": "pages", "page": page, "per_page": n, "total_pages": total_pages});
     if end < records.len() {
         let last = &records[end - 1];
         let cursor = json!([last[&sort_field], last["id"], page + 1]).to_string();

@@ -162,7 +162,10 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
     let docs = documents(&first, 2);
     assert_eq!((docs[0].len(), docs[1].len()), (155, 155));
     let contacts = t.mock.requests_to("contacts");
-    assert_eq!(contacts[0].status, 429, "the first contacts call is limited");
+    assert_eq!(
+        contacts[0].status, 429,
+        "the first contacts call is limited"
+    );
     assert_eq!(pages(&t.mock, "contacts"), 2);
     assert_eq!(pages(&t.mock, "conversations"), 2);
     let convs = t.mock.requests_to("conversations");
@@ -179,8 +182,15 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
     // The second page: the first answer's pages.next cursor, the same query.
     for r in [&contacts[2], &convs[1]] {
         let p = r.body_at("/pagination").unwrap();
-        assert_eq!((&p["per_page"], &p["page"]), (&json!(150), &json!(2)), "{p}");
-        assert!(p["starting_after"].as_str().is_some_and(|s| s.len() > 8), "{p}");
+        assert_eq!(
+            (&p["per_page"], &p["page"]),
+            (&json!(150), &json!(2)),
+            "{p}"
+        );
+        assert!(
+            p["starting_after"].as_str().is_some_and(|s| s.len() > 8),
+            "{p}"
+        );
         assert_eq!(query_bound(r), json!(START));
     }
     let bad_docs = violations(&selected, &docs);
