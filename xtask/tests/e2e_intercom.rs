@@ -233,23 +233,26 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
         json!(v_max)
     );
     let docs2 = documents(&second, 2);
-    // contacts: two at the boundary instant and two new ones;
-    // conversations: the boundary one and three new ones.
-    assert_eq!(
-        ids(&docs2[0]),
-        [
-            "0eef75c80c5d04afc1f01d58",
-            "55d35737db56d522323e295c",
-            "9e2e947a3cdbd5259366caee",
-            "bd94ab7d4b433245fb828618"
-        ]
-    );
-    assert!(docs2[0][..2].iter().all(|d| d["updated_at"] == c_max));
-    assert_eq!(
-        ids(&docs2[1]),
-        ["2310000154", "2310000155", "2310000156", "2310000157"]
-    );
-    assert_eq!(docs2[1][0]["updated_at"], v_max);
+    // contacts: the two at the boundary instant, then the two of
+    // contacts.new.json; conversations: the boundary one, then the three of
+    // conversations.new.json.
+    let expected = |docs: &[Value], max: i64, new: &str| -> Vec<String> {
+        let at_max = docs.iter().filter(|d| d["updated_at"] == max);
+        let file = testkit::workspace_root()
+            .join("connectors/source-intercom/tests/mock")
+            .join(new);
+        let new: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        at_max
+            .chain(new.iter())
+            .map(|d| d["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let want_contacts = expected(&docs[0], c_max, "contacts.new.json");
+    let want_convs = expected(&docs[1], v_max, "conversations.new.json");
+    assert_eq!((want_contacts.len(), want_convs.len()), (4, 4));
+    assert_eq!(ids(&docs2[0]), want_contacts);
+    assert_eq!(ids(&docs2[1]), want_convs);
     // The upstream cursor keeps its prior state beside the new cursor
     // (`IncrementalSingleSliceCursor.set_initial_state` copies the state
     // into `prior_state`, and runs twice: nested once more).
