@@ -436,5 +436,9 @@ fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
             )
         }
         Pagination::Search { .. } => unreachable!("answered by crate::search"),
+        Pagination::Scroll {
+            size_param,
+            default_size,
+        } => crate::search::scroll(rec, &records, size_param, *default_size),
     }
 }

@@ -16,8 +16,12 @@
 //! more remain. The cursor is opaque to clients; like Intercom's it is base64
 //! of `[<sort value>, "<id of the page's last record>", <next page>]`, and the
 //! next page starts after that record.
+//!
+//! Also Intercom's scroll (`GET /companies/scroll`, .../scroll-over-all-companies):
+//! `per_page`, then the `scroll_param` of each answer sent back, until an
+//! answer has no records; an unknown `scroll_param` gets 404 (an expired scroll).
 
-use crate::routes::Recorded;
+use crate::routes::{Answer, Recorded};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::cmp::Ordering;
@@ -181,5 +185,45 @@ fn order(a: &Value, b: &Value) -> Ordering {
                 s(a).cmp(&s(b))
             }
         },
+    }
+}
+
+/// One page of a scroll over `records`; the `scroll_param` carries the
+/// offset of the next page (Intercom's is a UUID naming a server-side scroll).
+pub(crate) fn scroll(
+    rec: &Recorded,
+    records: &[Value],
+    size_param: &str,
+    default_size: usize,
+) -> Answer {
+    let n = crate::routes::size(rec, size_param, default_size);
+    let start = match rec.param("scroll_param") {
+        None => 0,
+        Some(p) => match p
+            .strip_prefix("9a2c6f1e-0000-4000-8000-")
+            .and_then(|o| usize::from_str_radix(o, 16).ok())
+        {
+            Some(o) if o <= records.len() => o,
+            _ => {
+                return Answer {
+                    status: 404,
+                    headers: Vec::new(),
+                    body: json!({"type": "error.list", "errors": [{"code": "not_found",
+                        "message": format!("scroll parameter \"{p}\" not found")}]}),
+                }
+            }
+        },
+    };
+    let end = (start + n).min(records.len());
+    Answer {
+        status: 200,
+        headers: Vec::new(),
+        body: json!({
+            "type": "list",
+            "data": records[start..end],
+            "pages": null,
+            "total_count": null,
+            "scroll_param": format!("9a2c6f1e-0000-4000-8000-{end:012x}"),
+        }),
     }
 }

@@ -47,7 +47,9 @@
 //!   - `search`: Intercom's search (a POST): the request body's `query` (its
 //!     operators evaluated), `sort` and `pagination.per_page` /
 //!     `pagination.starting_after`; the body is `{"type": "list",
-//!     records_key: [...], "total_count", "pages": {"next": {...}}}`.
+//!     records_key: [...], "total_count", "pages": {"next": {...}}}`;
+//!   - `scroll`: Intercom's scroll: `per_page`, then the answer's
+//!     `scroll_param` as a query parameter until `data` comes back empty.
 //! - `headers`: fixed headers on every answer (Intercom's rate-limit ones).
 //! - `records_key`: with `page` style, wrap the records as `{key: [...]}`.
 //! - `scenarios`: named switches a test (or `--scenario`) turns on: a `status`
@@ -158,6 +160,14 @@ pub enum Pagination {
     Search {
         #[serde(default = "data")]
         records_key: String,
+        default_size: usize,
+    },
+    /// Intercom's scroll (`GET /companies/scroll`): `per_page`, and the
+    /// answer's `scroll_param` sent back for the next page; an empty `data`
+    /// ends it, an unknown `scroll_param` gets 404.
+    Scroll {
+        #[serde(default = "per_page")]
+        size_param: String,
         default_size: usize,
     },
 }

@@ -188,3 +188,49 @@ fn a_post_body_is_recorded_through_a_real_socket() {
     assert_eq!(log[0].body_at("/query/value/0/value"), Some(&json!(1005)));
     assert_eq!(log[0].body, Some(json!({"query": since(1005)})));
 }
+
+#[test]
+fn a_scroll_hands_back_its_param_until_the_data_runs_out() {
+    let spec: MockSpec = serde_json::from_value(json!({
+        "routes": [{"name": "companies", "path": "/companies/scroll", "data": "companies.json",
+                    "pagination": {"style": "scroll", "default_size": 3}}]
+    }))
+    .unwrap();
+    let data = BTreeMap::from([("companies.json".to_string(), contacts())]);
+    let mut api = Api::new(Loaded { spec, data });
+    let mut get = |query: Vec<(String, String)>| {
+        let a = api.answer(
+            "GET",
+            "api.intercom.io",
+            "/companies/scroll",
+            query,
+            Vec::new(),
+        );
+        (a.status, a.body)
+    };
+    let mut seen = Vec::new();
+    let mut query = vec![("per_page".to_string(), "4".to_string())];
+    let mut answers = 0;
+    loop {
+        let (status, body) = get(query.clone());
+        assert_eq!(status, 200, "{body}");
+        answers += 1;
+        let page = ids(&body);
+        if page.is_empty() {
+            break;
+        }
+        seen.extend(page.iter().map(|s| s.to_string()));
+        let param = body["scroll_param"].as_str().unwrap().to_string();
+        query = vec![
+            ("per_page".into(), "4".into()),
+            ("scroll_param".into(), param),
+        ];
+    }
+    // Pages of 4 and 3, then the empty answer that ends the scroll.
+    assert_eq!(answers, 3);
+    assert_eq!(seen, ["c6", "c5", "c4", "c3", "c2", "c1", "c0"]);
+    let (status, body) = get(vec![("scroll_param".into(), "expired".into())]);
+    assert_eq!(status, 404, "{body}");
+    // Without per_page: the default size.
+    assert_eq!(ids(&get(Vec::new()).1).len(), 3);
+}

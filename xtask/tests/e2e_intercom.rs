@@ -16,13 +16,20 @@
 //!   or the start date, `sort` by `updated_at` ascending, and `pagination`
 //!   `{per_page: 150, page, starting_after}` from the answer's `pages.next`
 //!   (`CursorPagination`), until `pages` has no `next`. The first request
-//!   has no `pagination` (its template reads `next_page_token`, empty on the
-//!   first page, and the cdk drops the key), so the first page has the
+//!   has no `pagination` at all (seen in the mock's log: its template reads
+//!   `next_page_token`, empty on the first page), so the first page has the
 //!   API's default size (50). Records are under
 //!   `data` (contacts) or `conversations`. The cursor
 //!   (`components.py` `IncrementalSingleSliceCursor`) keeps the greatest
 //!   `updated_at`; a resumed read filters records `>=` the prior state, so
 //!   the boundary record comes again.
+//! - `companies` (`stream_semi_incremental`): `GET /companies/scroll` with
+//!   `per_page=150`, then the answer's `scroll_param` until `data` is empty
+//!   (the API cannot filter it); the connector keeps records `>=` the prior
+//!   state itself (`record_filter`). Its cursor is the last scrolled
+//!   record's `updated_at`, not the greatest: `observe` compares each record
+//!   with the state the read started from. So a resumed read re-emits every
+//!   record at or after that value (duplicates by key, nothing lost).
 //! - `check` is `CheckStream` of `tags` (`GET /tags`).
 //! - `components.py` `ErrorHandlerWithRateLimiter` (a `DefaultErrorHandler`)
 //!   sleeps after every answer by its `X-RateLimit-Limit` /
@@ -33,9 +40,12 @@
 //!   `http_client_default_backoff_handler` (1, 2, 4, 8, 16 s, five retries,
 //!   `DefaultErrorHandler.max_retries`, in airbyte_cdk/sources/streams/http/
 //!   rate_limiting.py and http_client.py): `Retry-After` is not read.
-//! - airbyte_cdk's `TypeTransformer` with `format: date-time` turns
-//!   `android_last_seen_at` (a UNIX timestamp in Intercom's API) into an
-//!   RFC 3339 string before it leaves the connector.
+//! - `android_last_seen_at` is a UNIX timestamp in Intercom's API and a
+//!   `format: date-time` string in the schema: the cdk's schema
+//!   normalization (`RecordSelector`, `TypeTransformer` with
+//!   `DefaultSchemaNormalization`) makes it the string `"1748735580"`, and
+//!   our runtime reads a digit-only string under `format: date-time` as a
+//!   UNIX timestamp (runtime/src/normalize/datetime.rs): RFC 3339 comes out.
 //!
 //! Patches this needed: `streams/conversations.patch.json` (Intercom returns
 //! `statistics.last_closed_by_id` as a string admin id, the upstream schema
@@ -110,7 +120,7 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
     let config = config_with(TOKEN);
     let discovered = t.discover(&config);
     let mut selected = Vec::new();
-    for stream in ["contacts", "conversations"] {
+    for stream in ["contacts", "companies", "conversations"] {
         let b = binding(&discovered, stream);
         assert_eq!(b["recommendedName"], stream, "{b}");
         assert_eq!(b["key"], json!(["/id"]), "{b}");
@@ -118,7 +128,7 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
         selected.push(b.clone());
     }
     // The patch: last_closed_by_id is a string.
-    let closed_by = &selected[1]["documentSchema"]["properties"]["statistics"]["properties"]
+    let closed_by = &selected[2]["documentSchema"]["properties"]["statistics"]["properties"]
         ["last_closed_by_id"];
     assert_eq!(closed_by["type"], json!(["null", "string"]), "{closed_by}");
 
@@ -131,7 +141,14 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
         .iter()
         .map(|b| &b["resourcePath"])
         .collect();
-    assert_eq!(paths, [&json!(["contacts"]), &json!(["conversations"])]);
+    assert_eq!(
+        paths,
+        [
+            &json!(["contacts"]),
+            &json!(["companies"]),
+            &json!(["conversations"])
+        ]
+    );
     let tags = t.mock.requests_to("tags");
     let call = tags.last().unwrap();
     assert_eq!(call.status, 200);
@@ -153,14 +170,17 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
     let last = t.mock.requests().last().unwrap().clone();
     assert_eq!((last.route.as_deref(), last.status), (Some("tags"), 401));
 
-    // capture: two streams, two pages each, a 429 survived.
+    // capture: three streams, two pages each, a 429 survived.
     t.mock.clear_requests();
     t.mock.activate("rate_limited").unwrap();
     let first = t.open(&config, &selected, None);
     assert!(first.ok, "capture failed:\n{}", first.stderr);
     t.mock.deactivate("rate_limited");
-    let docs = documents(&first, 2);
-    assert_eq!((docs[0].len(), docs[1].len()), (155, 155));
+    let docs = documents(&first, 3);
+    assert_eq!(
+        (docs[0].len(), docs[1].len(), docs[2].len()),
+        (155, 155, 155)
+    );
     let contacts = t.mock.requests_to("contacts");
     assert_eq!(
         contacts[0].status, 429,
@@ -168,6 +188,18 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
     );
     assert_eq!(pages(&t.mock, "contacts"), 2);
     assert_eq!(pages(&t.mock, "conversations"), 2);
+    // companies: a scroll of 150 a page, handed back until data is empty.
+    let scroll = t.mock.requests_to("companies");
+    assert_eq!(
+        pages(&t.mock, "companies"),
+        3,
+        "two pages and the empty end"
+    );
+    assert!(scroll.iter().all(|r| r.param("per_page") == Some("150")));
+    assert_eq!(scroll[0].param("scroll_param"), None);
+    assert!(scroll[1..]
+        .iter()
+        .all(|r| r.param("scroll_param").is_some()));
     let convs = t.mock.requests_to("conversations");
     for (r, version) in [(&contacts[1], "2.10"), (&convs[0], "2.9")] {
         assert_eq!(r.method, "POST");
@@ -196,7 +228,7 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
     let bad_docs = violations(&selected, &docs);
     assert!(bad_docs.is_empty(), "{}", bad_docs.join("\n"));
     assert!(
-        docs[1]
+        docs[2]
             .iter()
             .any(|d| d["statistics"]["last_closed_by_id"].is_string()),
         "the patched field came through"
@@ -205,16 +237,23 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
         docs[0]
             .iter()
             .any(|d| d["android_last_seen_at"] == "2025-05-31T23:53:00Z"),
-        "the upstream turns the timestamp into date-time"
+        "the timestamp comes out as RFC 3339"
     );
 
-    // checkpoints reduce to per-stream state holding each stream's cursor.
+    // checkpoints reduce to per-stream state holding each stream's cursor:
+    // the greatest updated_at of the sorted searches; for the scroll (not
+    // sorted by updated_at) the last scrolled record's, since
+    // `IncrementalSingleSliceCursor.observe` compares each record with the
+    // state the read started from, not with the cursor so far.
     let state = reduce(&json!({}), &first);
-    let (c_max, v_max) = (max_updated(&docs[0]), max_updated(&docs[1]));
+    let (c_max, v_max) = (max_updated(&docs[0]), max_updated(&docs[2]));
+    let co_last = docs[1].last().unwrap()["updated_at"].as_i64().unwrap();
+    assert!(co_last < max_updated(&docs[1]), "the data is not sorted");
     assert_eq!(
         state,
         json!({"_atf_state_format": "STREAM",
-               "contacts": {"updated_at": c_max}, "conversations": {"updated_at": v_max}})
+               "contacts": {"updated_at": c_max}, "companies": {"updated_at": co_last},
+               "conversations": {"updated_at": v_max}})
     );
 
     // resume: the mock sees the state's filter; only boundary and new
@@ -232,12 +271,24 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
         query_bound(&t.mock.requests_to("conversations")[0]),
         json!(v_max)
     );
-    let docs2 = documents(&second, 2);
+    // The scroll has no filter: the connector filters what comes back.
+    let scroll = t.mock.requests_to("companies");
+    assert!(
+        scroll
+            .iter()
+            .flat_map(|r| &r.query)
+            .all(|(k, _)| k == "per_page" || k == "scroll_param"),
+        "{scroll:?}"
+    );
+    let docs2 = documents(&second, 3);
     // contacts: the two at the boundary instant, then the two of
     // contacts.new.json; conversations: the boundary one, then the three of
-    // conversations.new.json.
+    // conversations.new.json; companies: every one at or after the state
+    // (in scroll order), then the two of companies.new.json.
     let expected = |docs: &[Value], max: i64, new: &str| -> Vec<String> {
-        let at_max = docs.iter().filter(|d| d["updated_at"] == max);
+        let at_max = docs
+            .iter()
+            .filter(|d| d["updated_at"].as_i64().unwrap() >= max);
         let file = testkit::workspace_root()
             .join("connectors/source-intercom/tests/mock")
             .join(new);
@@ -249,10 +300,13 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
             .collect()
     };
     let want_contacts = expected(&docs[0], c_max, "contacts.new.json");
-    let want_convs = expected(&docs[1], v_max, "conversations.new.json");
+    let want_convs = expected(&docs[2], v_max, "conversations.new.json");
+    let want_companies = expected(&docs[1], co_last, "companies.new.json");
     assert_eq!((want_contacts.len(), want_convs.len()), (4, 4));
+    assert!(want_companies.len() > 3, "{want_companies:?}");
     assert_eq!(ids(&docs2[0]), want_contacts);
-    assert_eq!(ids(&docs2[1]), want_convs);
+    assert_eq!(ids(&docs2[1]), want_companies);
+    assert_eq!(ids(&docs2[2]), want_convs);
     // The upstream cursor keeps its prior state beside the new cursor
     // (`IncrementalSingleSliceCursor.set_initial_state` copies the state
     // into `prior_state`, and runs twice: nested once more).
@@ -262,6 +316,8 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
         state2,
         json!({"_atf_state_format": "STREAM",
                "contacts": {"updated_at": c_max + 3601, "prior_state": prior(c_max)},
+               "companies": {"updated_at": docs2[1].last().unwrap()["updated_at"],
+                             "prior_state": prior(co_last)},
                "conversations": {"updated_at": v_max + 7202, "prior_state": prior(v_max)}})
     );
 
@@ -273,12 +329,15 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
     let failed = t.open(&config, &selected, None);
     t.mock.deactivate("conversations_down");
     assert!(!failed.ok, "the capture succeeded against a failing API");
-    let docs3 = documents(&failed, 2);
-    assert_eq!((docs3[0].len(), docs3[1].len()), (155, 50));
+    let docs3 = documents(&failed, 3);
+    assert_eq!(
+        (docs3[0].len(), docs3[1].len(), docs3[2].len()),
+        (155, 155, 50)
+    );
     let last_conv = failed
         .messages
         .iter()
-        .rposition(|m| m.get("captured").is_some_and(|c| c["binding"] == 1))
+        .rposition(|m| m.get("captured").is_some_and(|c| c["binding"] == 2))
         .unwrap();
     assert!(
         failed.messages[last_conv..]
@@ -288,8 +347,9 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
     );
     assert_eq!(
         reduce(&json!({}), &failed),
-        json!({"_atf_state_format": "STREAM", "contacts": {"updated_at": c_max}}),
-        "contacts has its state, conversations none after a failed read"
+        json!({"_atf_state_format": "STREAM", "contacts": {"updated_at": c_max},
+               "companies": {"updated_at": co_last}}),
+        "contacts and companies have their state, conversations none after a failed read"
     );
     let server_errors = t
         .mock
