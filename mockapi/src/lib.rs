@@ -11,6 +11,7 @@
 //! the Airbyte connector it runs).
 
 pub mod routes;
+mod search;
 mod server;
 pub mod spec;
 mod tls;

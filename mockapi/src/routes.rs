@@ -22,6 +22,8 @@ pub struct Recorded {
     pub route: Option<String>,
     /// The status the mock answered.
     pub status: u16,
+    /// The request body: JSON when it parses, else a string; none when empty.
+    pub body: Option<Value>,
 }
 
 impl Recorded {
@@ -40,6 +42,11 @@ impl Recorded {
             .iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The body's value at JSON `pointer` (e.g. `/pagination/per_page`).
+    pub fn body_at(&self, pointer: &str) -> Option<&Value> {
+        self.body.as_ref()?.pointer(pointer)
     }
 }
 
@@ -118,7 +125,7 @@ impl Api {
         self.active.retain(|a| a.scenario != scenario);
     }
 
-    /// Answers one request and records it.
+    /// Answers one request without a body and records it.
     pub fn answer(
         &mut self,
         method: &str,
@@ -126,6 +133,20 @@ impl Api {
         path: &str,
         query: Vec<(String, String)>,
         headers: Vec<(String, String)>,
+    ) -> Answer {
+        self.answer_with_body(method, host, path, query, headers, None)
+    }
+
+    /// Answers one request and records it; the spec's `headers` go on every
+    /// answer.
+    pub fn answer_with_body(
+        &mut self,
+        method: &str,
+        host: &str,
+        path: &str,
+        query: Vec<(String, String)>,
+        headers: Vec<(String, String)>,
+        body: Option<Value>,
     ) -> Answer {
         let mut rec = Recorded {
             method: method.to_string(),
@@ -135,8 +156,12 @@ impl Api {
             headers,
             route: None,
             status: 0,
+            body,
         };
-        let answer = self.route(&mut rec);
+        let mut answer = self.route(&mut rec);
+        for (k, v) in &self.loaded.spec.headers {
+            answer.headers.push((k.to_ascii_lowercase(), v.clone()));
+        }
         rec.status = answer.status;
         self.log.push(rec);
         answer
@@ -203,6 +228,19 @@ impl Api {
             return Answer::json(200, body.clone());
         }
         let records = self.records(&route, rec);
+        if let Some(Pagination::Search {
+            records_key,
+            default_size,
+        }) = &route.pagination
+        {
+            return match crate::search::answer(rec, records, records_key, *default_size) {
+                Ok(body) => Answer::json(200, body),
+                Err(message) => Answer::json(
+                    400,
+                    json!({"type": "error.list", "errors": [{"code": "parameter_invalid", "message": message}]}),
+                ),
+            };
+        }
         paginate(&route, rec, records)
     }
 
@@ -283,7 +321,7 @@ pub fn compare(field: &Value, bound: &str) -> Ordering {
     text.as_str().cmp(bound)
 }
 
-fn size(rec: &Recorded, param: &str, default: usize) -> usize {
+pub(crate) fn size(rec: &Recorded, param: &str, default: usize) -> usize {
     rec.param(param)
         .and_then(|v| v.parse().ok())
         .filter(|n: &usize| *n > 0)
@@ -405,5 +443,10 @@ fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
                 }),
             )
         }
+        Pagination::Search { .. } => unreachable!("answered by crate::search"),
+        Pagination::Scroll {
+            size_param,
+            default_size,
+        } => crate::search::scroll(rec, &records, size_param, *default_size),
     }
 }

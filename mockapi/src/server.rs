@@ -7,10 +7,11 @@
 use crate::routes::Api;
 use crate::tls::Ca;
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use serde_json::Value;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -83,7 +84,7 @@ async fn connection(mut tcp: TcpStream, shared: Arc<Shared>) -> anyhow::Result<(
     let service = service_fn(move |req| {
         let shared = shared.clone();
         let host = connect_host.clone();
-        async move { Ok::<_, Infallible>(handle(req, host, &shared)) }
+        async move { Ok::<_, Infallible>(handle(req, host, &shared).await) }
     });
     hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(tls), service)
@@ -105,7 +106,7 @@ async fn read_head(tcp: &mut TcpStream) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&head).into_owned())
 }
 
-fn handle(
+async fn handle(
     req: Request<hyper::body::Incoming>,
     connect_host: Option<String>,
     shared: &Shared,
@@ -129,12 +130,22 @@ fn handle(
         h.rsplit_once(':').map_or(h, |(h, _)| h).to_string()
     });
     let query = decode_query(req.uri().query().unwrap_or(""));
-    let answer = shared.api.lock().unwrap().answer(
-        req.method().as_str(),
+    let (parts, body) = req.into_parts();
+    // The body as JSON (a search's query), else as a string, else none.
+    let body = match body.collect().await.map(|b| b.to_bytes()) {
+        Ok(b) if !b.is_empty() => Some(
+            serde_json::from_slice(&b)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&b).into_owned())),
+        ),
+        _ => None,
+    };
+    let answer = shared.api.lock().unwrap().answer_with_body(
+        parts.method.as_str(),
         &host,
-        req.uri().path(),
+        parts.uri.path(),
         query,
         headers,
+        body,
     );
     let mut resp = Response::builder()
         .status(answer.status)

@@ -45,7 +45,14 @@
 //!   - `cursor`: Stripe's `starting_after=<id>` (`cursor_param`, `id_field`),
 //!     the body is `{"object": "list", "data": [...], "has_more": bool, "url": path}`;
 //!   - `next_url`: Harvest's `page`/`per_page` with the records under
-//!     `records_key` and `next_page`, `total_pages`, `links.next` in the body.
+//!     `records_key` and `next_page`, `total_pages`, `links.next` in the body;
+//!   - `search`: Intercom's search (a POST): the request body's `query` (its
+//!     operators evaluated), `sort` and `pagination.per_page` /
+//!     `pagination.starting_after`; the body is `{"type": "list",
+//!     records_key: [...], "total_count", "pages": {"next": {...}}}`;
+//!   - `scroll`: Intercom's scroll: `per_page`, then the answer's
+//!     `scroll_param` as a query parameter until `data` comes back empty.
+//! - `headers`: fixed headers on every answer (Intercom's rate-limit ones).
 //! - `records_key`: with `page` style, wrap the records as `{key: [...]}`.
 //! - `scenarios`: named switches a test (or `--scenario`) turns on: a `status`
 //!   for a route (`times`: only the first N matching calls, default always;
@@ -82,6 +89,9 @@ pub struct MockSpec {
     pub scenarios: BTreeMap<String, Vec<Switch>>,
     #[serde(default)]
     pub shift_times: Option<ShiftTimes>,
+    /// Headers on every answer (e.g. Intercom's `X-RateLimit-Remaining`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
 }
 
 /// Moves the data's instants forward by the whole days since `recorded_at`.
@@ -224,8 +234,27 @@ pub enum Pagination {
         size_param: String,
         default_size: usize,
     },
+    /// Intercom's search (`POST /contacts/search`): the body's `query`,
+    /// `sort` and `pagination` (`per_page`, `starting_after`); see
+    /// [`crate::search`].
+    Search {
+        #[serde(default = "data")]
+        records_key: String,
+        default_size: usize,
+    },
+    /// Intercom's scroll (`GET /companies/scroll`): `per_page`, and the
+    /// answer's `scroll_param` sent back for the next page; an empty `data`
+    /// ends it, an unknown `scroll_param` gets 404.
+    Scroll {
+        #[serde(default = "per_page")]
+        size_param: String,
+        default_size: usize,
+    },
 }
 
+fn data() -> String {
+    "data".into()
+}
 fn page() -> String {
     "page".into()
 }
