@@ -554,7 +554,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         let short = name.strip_prefix("source-").unwrap_or(&name);
         let fx = fixtures.join(short);
         let fixture_replay = if fx.join("read-100k.jsonl.gz").exists() {
-            Some(decompress(&fx.join("read-100k.jsonl.gz"), &dir.join(short))?)
+            Some(decompress(
+                &fx.join("read-100k.jsonl.gz"),
+                &dir.join(short),
+            )?)
         } else if fx.join("read.jsonl").exists() {
             std::fs::create_dir_all(dir.join(short))?;
             Some(repeated(
@@ -564,7 +567,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         } else {
             None
         };
-        let has_mock = connectors_dir.join(&name).join("tests/mock/mock.json").exists();
+        let has_mock = connectors_dir
+            .join(&name)
+            .join("tests/mock/mock.json")
+            .exists();
         if fixture_replay.is_none() && !has_mock {
             notes.push(format!(
                 "{name}: no read fixture in {} and no tests/mock (skipped)",
@@ -617,7 +623,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
                 replay: r.replay,
             }),
             Ok(None) => notes.push(format!("{name}: no upstream to record (skipped)")),
-            Err(e) => notes.push(format!("{name}: recording against its mock failed (skipped): {e:#}")),
+            Err(e) => notes.push(format!(
+                "{name}: recording against its mock failed (skipped): {e:#}"
+            )),
         }
     }
 

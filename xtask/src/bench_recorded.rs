@@ -89,7 +89,12 @@ pub fn recorded(
         .find_map(|m| m["discovered"]["bindings"].as_array())
         .with_context(|| format!("{name}: discover gave no bindings"))?
         .iter()
-        .map(|b| (b["recommendedName"].as_str().unwrap_or("").to_string(), b.clone()))
+        .map(|b| {
+            (
+                b["recommendedName"].as_str().unwrap_or("").to_string(),
+                b.clone(),
+            )
+        })
         .collect();
     let bindings: Vec<Value> = mock.catalog(&fresh)["bindings"]
         .as_array()
@@ -122,8 +127,15 @@ pub fn recorded(
             recording.display()
         ),
     )?;
-    let captured = exchange(bin, &format!("/bin/sh {}", wrapper.display()), &[open.clone()])?;
-    let documents = captured.iter().filter(|m| m.get("captured").is_some()).count();
+    let captured = exchange(
+        bin,
+        &format!("/bin/sh {}", wrapper.display()),
+        std::slice::from_ref(&open),
+    )?;
+    let documents = captured
+        .iter()
+        .filter(|m| m.get("captured").is_some())
+        .count();
     if documents == 0 {
         bail!("{name}: the capture against the mock gave no documents");
     }
