@@ -36,7 +36,9 @@
 //!   (a JSON array file), filtered, ordered by the filter field, and paginated.
 //! - `filter`: keep records whose `field` is `>=` the query parameter `param`
 //!   (inclusive, as the APIs do: the boundary record comes again); values
-//!   compare as numbers, RFC 3339 instants, or strings.
+//!   compare as numbers, RFC 3339 instants, or strings. A `field` starting
+//!   with `/` is a JSON pointer into the record (GitHub filters commits on
+//!   `/commit/committer/date`).
 //! - `pagination.style`:
 //!   - `page`: `page_param` (default `page`, 1-based) and `size_param`;
 //!     with `"link": true` a `Link: <...>; rel="next"` header while more remain;
