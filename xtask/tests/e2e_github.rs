@@ -137,9 +137,19 @@ fn github_spec_discover_validate_capture_resume_and_failures() {
         "not the connector's message:\n{}",
         bad.stderr
     );
+    // The authenticator seeds its quota first: that is the refused call.
+    let first_call = t.mock.requests()[0].clone();
+    assert_eq!(
+        (first_call.route.as_deref(), first_call.status),
+        (Some("rate_limit"), 401)
+    );
+    // And the spec keeps the start date's description free of HTML.
     assert!(
-        t.mock.requests().iter().any(|r| r.status == 401),
-        "the mock refused no request"
+        !props["start_date"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("<a "),
+        "{props}"
     );
 
     // capture: two streams, two pages each, a 429 survived.
