@@ -31,8 +31,8 @@
 //! - Errors (`rate_limit_backoff_strategies`, `skip_inaccessible_error_handler`):
 //!   any response with `Retry-After` is RATE_LIMITED and waits that long
 //!   (`WaitTimeFromHeader`); without it a 5xx waits the 60 s floor of
-//!   `WaitUntilTimeFromHeader`, so the mock's 429 and 500 carry
-//!   `Retry-After: 1`. Five retries (`DefaultErrorHandler.max_retries`,
+//!   `WaitUntilTimeFromHeader`, so the mock's 403, 429 and 500
+//!   carry `Retry-After: 1`. Five retries (`DefaultErrorHandler.max_retries`,
 //!   airbyte_cdk/sources/streams/http/http_client.py), then the stream fails;
 //!   `continue_sync_on_stream_failure` lets the other streams finish first,
 //!   then the read fails with "the following streams did not sync
@@ -50,6 +50,10 @@
 //!   same capture, so the test leaves it out.
 //! - State (`ConcurrentPerPartitionCursor`): per stream, a cursor per
 //!   partition (repository; branch for commits) and a global one.
+//!
+//! Patches this needed: none for the streams (every captured issue and
+//! commit is valid against the upstream schemas); `spec.patch.json` gained a
+//! `start_date` description without HTML.
 //!
 //! One test function: the requests share one build and run in order.
 
