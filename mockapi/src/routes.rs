@@ -258,19 +258,20 @@ impl Api {
             .flat_map(|f| self.loaded.data.get(*f).into_iter().flatten().cloned())
             .collect();
         if let Some(filter) = &route.filter {
+            let field = |r: &'_ Value| -> Value { field_of(r, &filter.field).clone() };
             if let Some(bound) = rec.param(&filter.param) {
-                out.retain(|r| compare(&r[&filter.field], bound) != Ordering::Less);
+                out.retain(|r| compare(&field(r), bound) != Ordering::Less);
             }
             if let Some(bound) = filter.until_param.as_ref().and_then(|p| rec.param(p)) {
-                out.retain(|r| compare(&r[&filter.field], bound) != Ordering::Greater);
+                out.retain(|r| compare(&field(r), bound) != Ordering::Greater);
             }
             // A stable sort: records at one instant keep their file order.
             out.sort_by(|a, b| {
-                let b = match &b[&filter.field] {
-                    Value::String(s) => s.clone(),
+                let b = match field(b) {
+                    Value::String(s) => s,
                     v => v.to_string(),
                 };
-                let ord = compare(&a[&filter.field], &b);
+                let ord = compare(&field(a), &b);
                 match filter.order {
                     Order::Asc => ord,
                     Order::Desc => ord.reverse(),
@@ -278,6 +279,17 @@ impl Api {
             });
         }
         out
+    }
+}
+
+/// A record's filter field: a top-level name, or a JSON pointer when it
+/// starts with `/` (GitHub filters commits on `/commit/committer/date`);
+/// null when absent.
+fn field_of<'a>(record: &'a Value, field: &str) -> &'a Value {
+    if field.starts_with('/') {
+        record.pointer(field).unwrap_or(&Value::Null)
+    } else {
+        &record[field]
     }
 }
 

@@ -37,8 +37,10 @@
 //! - `filter`: keep records whose `field` is `>=` the query parameter `param`
 //!   (inclusive, as the APIs do: the boundary record comes again) and, with
 //!   `until_param`, `<=` that one (Stripe's `created[lte]`); values compare
-//!   as numbers, RFC 3339 instants, or strings. Records come ordered by
-//!   `field`, ascending, or newest first with `"order": "desc"` (Stripe).
+//!   as numbers, RFC 3339 instants, or strings. A `field` starting with `/`
+//!   is a JSON pointer into the record (GitHub filters commits on
+//!   `/commit/committer/date`). Records come ordered by `field`, ascending,
+//!   or newest first with `"order": "desc"` (Stripe).
 //! - `pagination.style`:
 //!   - `page`: `page_param` (default `page`, 1-based) and `size_param`;
 //!     with `"link": true` a `Link: <...>; rel="next"` header while more remain;
