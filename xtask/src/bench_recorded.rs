@@ -160,7 +160,7 @@ pub fn recorded(
     out.flush()?;
     let request = dir.join("open.json");
     std::fs::write(&request, format!("{open}\n"))?;
-    let records = crate::bench::records_in(&replay)?;
+    let records = crate::bench_replay::records_in(&replay)?;
     eprintln!(
         "bench: {name}: recorded {documents} documents from its connector against the mock, replayed {records} records ({:.1} MB)",
         written as f64 / 1e6

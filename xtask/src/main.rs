@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_recorded;
+mod bench_replay;
 mod build;
 mod form;
 mod fuzz;
