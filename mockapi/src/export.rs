@@ -66,7 +66,12 @@ fn seconds(v: &Value) -> Option<i64> {
 
 /// A page of the time-based export: the first `size` records (filtered and
 /// ordered already); `next_page` filters from the last one's instant.
-pub(crate) fn time_export(rec: &Recorded, records: &[Value], page: &Page, filter: &Filter) -> Value {
+pub(crate) fn time_export(
+    rec: &Recorded,
+    records: &[Value],
+    page: &Page,
+    filter: &Filter,
+) -> Value {
     let end = page.size.min(records.len());
     let rows = &records[..end];
     let end_time = rows

@@ -269,7 +269,10 @@ impl Api {
                             ))
                         }
                     },
-                    None => (param.and_then(|p| rec.param(p)).unwrap_or("").to_string(), 0),
+                    None => (
+                        param.and_then(|p| rec.param(p)).unwrap_or("").to_string(),
+                        0,
+                    ),
                 };
                 let mut view = rec.clone();
                 if let Some(p) = param {

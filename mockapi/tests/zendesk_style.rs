@@ -72,21 +72,34 @@ fn cursor_export_filters_by_unix_seconds_then_follows_after_url() {
     let (_dir, mut api) = api();
     let path = "/api/v2/incremental/users/cursor.json";
     // 2025-01-02T00:00:00Z: inclusive, so user 2 comes.
-    let (status, first) = get(&mut api, path, &[("start_time".into(), "1735776000".into())]);
+    let (status, first) = get(
+        &mut api,
+        path,
+        &[("start_time".into(), "1735776000".into())],
+    );
     assert_eq!(status, 200, "{first}");
     assert_eq!(ids(&first, "users"), [2, 3], "ordered by updated_at");
     assert_eq!(first["end_of_stream"], false);
     let (p, q) = follow(&first["after_url"]);
     assert_eq!(p, path);
     assert_eq!(q.len(), 1, "only the cursor: {q:?}");
-    assert_eq!(q[0], ("cursor".to_string(), first["after_cursor"].as_str().unwrap().to_string()));
+    assert_eq!(
+        q[0],
+        (
+            "cursor".to_string(),
+            first["after_cursor"].as_str().unwrap().to_string()
+        )
+    );
     let (_, second) = get(&mut api, &p, &q);
     assert_eq!(ids(&second, "users"), [4, 5], "the cursor keeps the filter");
     assert_eq!(second["end_of_stream"], true, "nothing left");
     // The after_url at the end polls for later records: none yet.
     let (p, q) = follow(&second["after_url"]);
     let (_, last) = get(&mut api, &p, &q);
-    assert_eq!((ids(&last, "users"), &last["end_of_stream"]), (vec![], &json!(true)));
+    assert_eq!(
+        (ids(&last, "users"), &last["end_of_stream"]),
+        (vec![], &json!(true))
+    );
     // A cursor the mock never gave: 400.
     let (status, _) = get(&mut api, path, &[("cursor".into(), "bm9wZQ".into())]);
     assert_eq!(status, 400);
@@ -96,14 +109,25 @@ fn cursor_export_filters_by_unix_seconds_then_follows_after_url() {
 fn time_export_pages_from_end_time_with_the_boundary_record_again() {
     let (_dir, mut api) = api();
     let path = "/api/v2/incremental/organizations";
-    let (_, first) = get(&mut api, path, &[("start_time".into(), "1735689600".into())]);
+    let (_, first) = get(
+        &mut api,
+        path,
+        &[("start_time".into(), "1735689600".into())],
+    );
     assert_eq!(ids(&first, "organizations"), [1, 2]);
-    assert_eq!((&first["count"], &first["end_time"]), (&json!(2), &json!(1735776000)));
+    assert_eq!(
+        (&first["count"], &first["end_time"]),
+        (&json!(2), &json!(1735776000))
+    );
     assert_eq!(first["end_of_stream"], false);
     let (p, q) = follow(&first["next_page"]);
     assert_eq!(q, [("start_time".to_string(), "1735776000".to_string())]);
     let (_, second) = get(&mut api, &p, &q);
-    assert_eq!(ids(&second, "organizations"), [2, 3], "the boundary record again");
+    assert_eq!(
+        ids(&second, "organizations"),
+        [2, 3],
+        "the boundary record again"
+    );
     let (p, q) = follow(&second["next_page"]);
     let (_, third) = get(&mut api, &p, &q);
     assert_eq!(ids(&third, "organizations"), [3, 4]);
@@ -113,5 +137,8 @@ fn time_export_pages_from_end_time_with_the_boundary_record_again() {
     let (p, q) = follow(&fourth["next_page"]);
     let (_, last) = get(&mut api, &p, &q);
     assert_eq!(ids(&last, "organizations"), [5]);
-    assert_eq!((&last["end_of_stream"], &last["end_time"]), (&json!(true), &json!(1736035200)));
+    assert_eq!(
+        (&last["end_of_stream"], &last["end_time"]),
+        (&json!(true), &json!(1736035200))
+    );
 }
