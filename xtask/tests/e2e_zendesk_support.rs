@@ -50,7 +50,10 @@
 //!   back as the cdk's "'GET' request to ... failed with status code '401'
 //!   and error message: 'Couldn't authenticate you'" (Zendesk's body).
 //!
-//! Patches this needed: none for these streams.
+//! Patches this needed: none for these streams (every captured user and
+//! organization is valid against the upstream schemas); `spec.patch.json`
+//! gained a `num_workers` description without HTML (the build's form
+//! warning).
 //!
 //! One test function: the requests share one build and run in order.
 
@@ -109,6 +112,15 @@ fn zendesk_support_spec_discover_validate_capture_resume_and_failures() {
     assert_eq!(
         token_option["properties"]["api_token"]["secret"], true,
         "{token_option}"
+    );
+
+    // And its num_workers description is free of HTML (our patch).
+    assert!(
+        !props["num_workers"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("<a "),
+        "{props}"
     );
 
     // discover: recommended names, keys, resource paths [stream].
