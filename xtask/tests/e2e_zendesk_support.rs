@@ -137,176 +137,180 @@ fn zendesk_support_spec_discover_validate_capture_resume_and_failures() {
         selected.push(b.clone());
     }
 
-    // validate: a good token, then a bad one (the connector's own message).
-    t.mock.clear_requests();
-    let ok = t.validate(&config, &selected);
-    assert!(ok.ok, "validate failed:\n{}", ok.stderr);
-    let paths: Vec<&Value> = ok.of("validated")[0]["bindings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| &b["resourcePath"])
-        .collect();
-    assert_eq!(paths, [&json!(["users"]), &json!(["organizations"])]);
-    let settings = t.mock.requests_to("account_settings");
-    let call = settings.last().unwrap();
-    assert_eq!(call.status, 200);
-    // The mock answers 200 only to Basic `<email>/token:<api_token>`.
-    assert!(call.header("authorization").unwrap().starts_with("Basic "));
-    t.mock.clear_requests();
-    let bad = t.validate(
-        &config_with("mock-zendesk-wrong-token-000000000000000000000000000000000"),
-        &selected,
-    );
-    assert!(!bad.ok, "a bad token validated");
-    // The cdk's message for a failed request (HttpClient), with Zendesk's
-    // own error body.
-    assert!(
-        bad.stderr.contains(
-            "'GET' request to 'https://acme.zendesk.com/api/v2/account/settings.json' \
-             failed with status code '401' and error message: 'Couldn't authenticate you'"
-        ),
-        "not the connector's message:\n{}",
-        bad.stderr
-    );
-    let last = t.mock.requests().last().unwrap().clone();
-    assert_eq!(
-        (last.route.as_deref(), last.status),
-        (Some("account_settings"), 401)
-    );
+    // dies mid-read, beside the other steps (its retries wait ~10 s) on a
+    // second mock: organizations answers 500 after its first page until the
+    // retries run out.
+    let down = t.another_mock();
+    down.activate("organizations_down").unwrap();
+    std::thread::scope(|scope| {
+        let failing = scope.spawn(|| t.open_with(&down, &config, &selected, None));
 
-    // capture: two streams, two pages each, a 429 survived.
-    t.mock.clear_requests();
-    t.mock.activate("rate_limited").unwrap();
-    let first = t.open(&config, &selected, None);
-    assert!(first.ok, "capture failed:\n{}", first.stderr);
-    t.mock.deactivate("rate_limited");
-    let docs = documents(&first, 2);
-    // organizations: 60, and the boundary one again on the second page.
-    assert_eq!((docs[0].len(), docs[1].len()), (60, 61));
-    let users = t.mock.requests_to("users");
-    assert_eq!(users[0].status, 429, "the first users call is limited");
-    assert_eq!(pages(&t.mock, "users"), 2);
-    assert_eq!(pages(&t.mock, "organizations"), 2);
-    // The start date filters the first call; the next page is the after_url,
-    // with only its cursor.
-    assert_eq!(
-        users[1].query,
-        [("start_time".to_string(), START.to_string())]
-    );
-    assert_eq!(users[2].query.len(), 1, "{:?}", users[2].query);
-    assert_eq!(users[2].query[0].0, "cursor");
-    // organizations: the next_page starts at the first page's end_time,
-    // the 50th organization's updated_at.
-    let orgs = t.mock.requests_to("organizations");
-    assert_eq!(orgs[0].param("start_time"), Some(START));
-    let end_time = unix(docs[1][49]["updated_at"].as_str().unwrap()).to_string();
-    assert_eq!(orgs[1].param("start_time"), Some(end_time.as_str()));
-    assert_eq!(docs[1][49]["id"], docs[1][50]["id"], "the boundary again");
-    let bad_docs = violations(&selected, &docs);
-    assert!(bad_docs.is_empty(), "{}", bad_docs.join("\n"));
-
-    // checkpoints reduce to per-stream state holding each stream's cursor:
-    // the greatest updated_at, in Unix seconds (the cursor's
-    // `datetime_format: "%s"`).
-    let state = reduce(&json!({}), &first);
-    let (u_max, o_max) = (
-        unix(max_updated(&docs[0])).to_string(),
-        unix(max_updated(&docs[1])).to_string(),
-    );
-    assert_eq!(
-        state,
-        json!({"_atf_state_format": "STREAM",
-               "users": {"updated_at": u_max}, "organizations": {"updated_at": o_max}})
-    );
-
-    // resume: the mock sees the state's filter; only boundary and new
-    // records come out.
-    t.mock.clear_requests();
-    t.mock.activate("new_records").unwrap();
-    let second = t.open(&config, &selected, Some(&state));
-    assert!(second.ok, "resumed capture failed:\n{}", second.stderr);
-    t.mock.deactivate("new_records");
-    assert_eq!(
-        t.mock.requests_to("users")[0].param("start_time"),
-        Some(u_max.as_str())
-    );
-    assert_eq!(
-        t.mock.requests_to("organizations")[0].param("start_time"),
-        Some(o_max.as_str())
-    );
-    let docs2 = documents(&second, 2);
-    let expected = |docs: &[Value], max: &str, new: &str| -> Vec<i64> {
-        let mut at_max: Vec<&Value> = docs
+        // validate: a good token, then a bad one (the connector's own message).
+        t.mock.clear_requests();
+        let ok = t.validate(&config, &selected);
+        assert!(ok.ok, "validate failed:\n{}", ok.stderr);
+        let paths: Vec<&Value> = ok.of("validated")[0]["bindings"]
+            .as_array()
+            .unwrap()
             .iter()
-            .filter(|d| d["updated_at"].as_str().unwrap() >= max)
+            .map(|b| &b["resourcePath"])
             .collect();
-        at_max.dedup_by_key(|d| d["id"].clone());
-        let file = testkit::workspace_root()
-            .join("connectors/source-zendesk-support/tests/mock")
-            .join(new);
-        let new: Vec<Value> =
-            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-        at_max
-            .into_iter()
-            .chain(new.iter())
-            .map(|d| d["id"].as_i64().unwrap())
-            .collect()
-    };
-    let want_users = expected(&docs[0], max_updated(&docs[0]), "users.new.json");
-    let want_orgs = expected(&docs[1], max_updated(&docs[1]), "organizations.new.json");
-    assert_eq!((want_users.len(), want_orgs.len()), (4, 4));
-    assert_eq!(ids(&docs2[0]), want_users);
-    assert_eq!(ids(&docs2[1]), want_orgs);
-    let state2 = reduce(&state, &second);
-    assert_eq!(
-        (
-            &state2["users"]["updated_at"],
-            &state2["organizations"]["updated_at"]
-        ),
-        (
-            &json!(unix(max_updated(&docs2[0])).to_string()),
-            &json!(unix(max_updated(&docs2[1])).to_string())
-        ),
-        "{state2}"
-    );
+        assert_eq!(paths, [&json!(["users"]), &json!(["organizations"])]);
+        let settings = t.mock.requests_to("account_settings");
+        let call = settings.last().unwrap();
+        assert_eq!(call.status, 200);
+        // The mock answers 200 only to Basic `<email>/token:<api_token>`.
+        assert!(call.header("authorization").unwrap().starts_with("Basic "));
+        t.mock.clear_requests();
+        let bad = t.validate(
+            &config_with("mock-zendesk-wrong-token-000000000000000000000000000000000"),
+            &selected,
+        );
+        assert!(!bad.ok, "a bad token validated");
+        // The cdk's message for a failed request (HttpClient), with Zendesk's
+        // own error body.
+        assert!(
+            bad.stderr.contains(
+                "'GET' request to 'https://acme.zendesk.com/api/v2/account/settings.json' \
+             failed with status code '401' and error message: 'Couldn't authenticate you'"
+            ),
+            "not the connector's message:\n{}",
+            bad.stderr
+        );
+        let last = t.mock.requests().last().unwrap().clone();
+        assert_eq!(
+            (last.route.as_deref(), last.status),
+            (Some("account_settings"), 401)
+        );
 
-    // dies mid-read: organizations answers 500 after its first page until
-    // the retries run out; the capture fails with the connector's reason,
-    // and organizations keeps no state.
-    t.mock.clear_requests();
-    t.mock.activate("organizations_down").unwrap();
-    let failed = t.open(&config, &selected, None);
-    t.mock.deactivate("organizations_down");
-    assert!(!failed.ok, "the capture succeeded against a failing API");
-    let docs3 = documents(&failed, 2);
-    assert_eq!((docs3[0].len(), docs3[1].len()), (60, 50));
-    let server_errors = t
-        .mock
-        .requests_to("organizations")
-        .iter()
-        .filter(|r| r.status == 500)
-        .count();
-    assert_eq!(server_errors, 6, "one call and five retries");
-    assert!(
-        failed.stderr.contains(
-            "the following streams did not sync successfully: organizations: \
+        // capture: two streams, two pages each, a 429 survived.
+        t.mock.clear_requests();
+        t.mock.activate("rate_limited").unwrap();
+        let first = t.open(&config, &selected, None);
+        assert!(first.ok, "capture failed:\n{}", first.stderr);
+        t.mock.deactivate("rate_limited");
+        let docs = documents(&first, 2);
+        // organizations: 60, and the boundary one again on the second page.
+        assert_eq!((docs[0].len(), docs[1].len()), (60, 61));
+        let users = t.mock.requests_to("users");
+        assert_eq!(users[0].status, 429, "the first users call is limited");
+        assert_eq!(pages(&t.mock, "users"), 2);
+        assert_eq!(pages(&t.mock, "organizations"), 2);
+        // The start date filters the first call; the next page is the after_url,
+        // with only its cursor.
+        assert_eq!(
+            users[1].query,
+            [("start_time".to_string(), START.to_string())]
+        );
+        assert_eq!(users[2].query.len(), 1, "{:?}", users[2].query);
+        assert_eq!(users[2].query[0].0, "cursor");
+        // organizations: the next_page starts at the first page's end_time,
+        // the 50th organization's updated_at.
+        let orgs = t.mock.requests_to("organizations");
+        assert_eq!(orgs[0].param("start_time"), Some(START));
+        let end_time = unix(docs[1][49]["updated_at"].as_str().unwrap()).to_string();
+        assert_eq!(orgs[1].param("start_time"), Some(end_time.as_str()));
+        assert_eq!(docs[1][49]["id"], docs[1][50]["id"], "the boundary again");
+        let bad_docs = violations(&selected, &docs);
+        assert!(bad_docs.is_empty(), "{}", bad_docs.join("\n"));
+
+        // checkpoints reduce to per-stream state holding each stream's cursor:
+        // the greatest updated_at, in Unix seconds (the cursor's
+        // `datetime_format: "%s"`).
+        let state = reduce(&json!({}), &first);
+        let (u_max, o_max) = (
+            unix(max_updated(&docs[0])).to_string(),
+            unix(max_updated(&docs[1])).to_string(),
+        );
+        assert_eq!(
+            state,
+            json!({"_atf_state_format": "STREAM",
+               "users": {"updated_at": u_max}, "organizations": {"updated_at": o_max}})
+        );
+
+        // resume: the mock sees the state's filter; only boundary and new
+        // records come out.
+        t.mock.clear_requests();
+        t.mock.activate("new_records").unwrap();
+        let second = t.open(&config, &selected, Some(&state));
+        assert!(second.ok, "resumed capture failed:\n{}", second.stderr);
+        t.mock.deactivate("new_records");
+        assert_eq!(
+            t.mock.requests_to("users")[0].param("start_time"),
+            Some(u_max.as_str())
+        );
+        assert_eq!(
+            t.mock.requests_to("organizations")[0].param("start_time"),
+            Some(o_max.as_str())
+        );
+        let docs2 = documents(&second, 2);
+        let expected = |docs: &[Value], max: &str, new: &str| -> Vec<i64> {
+            let mut at_max: Vec<&Value> = docs
+                .iter()
+                .filter(|d| d["updated_at"].as_str().unwrap() >= max)
+                .collect();
+            at_max.dedup_by_key(|d| d["id"].clone());
+            let file = testkit::workspace_root()
+                .join("connectors/source-zendesk-support/tests/mock")
+                .join(new);
+            let new: Vec<Value> =
+                serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+            at_max
+                .into_iter()
+                .chain(new.iter())
+                .map(|d| d["id"].as_i64().unwrap())
+                .collect()
+        };
+        let want_users = expected(&docs[0], max_updated(&docs[0]), "users.new.json");
+        let want_orgs = expected(&docs[1], max_updated(&docs[1]), "organizations.new.json");
+        assert_eq!((want_users.len(), want_orgs.len()), (4, 4));
+        assert_eq!(ids(&docs2[0]), want_users);
+        assert_eq!(ids(&docs2[1]), want_orgs);
+        let state2 = reduce(&state, &second);
+        assert_eq!(
+            (
+                &state2["users"]["updated_at"],
+                &state2["organizations"]["updated_at"]
+            ),
+            (
+                &json!(unix(max_updated(&docs2[0])).to_string()),
+                &json!(unix(max_updated(&docs2[1])).to_string())
+            ),
+            "{state2}"
+        );
+
+        // The failure: the capture fails with the connector's reason, and
+        // organizations keeps no progress.
+        let failed = failing.join().unwrap();
+        assert!(!failed.ok, "the capture succeeded against a failing API");
+        let docs3 = documents(&failed, 2);
+        assert_eq!((docs3[0].len(), docs3[1].len()), (60, 50));
+        let server_errors = down
+            .requests_to("organizations")
+            .iter()
+            .filter(|r| r.status == 500)
+            .count();
+        assert_eq!(server_errors, 6, "one call and five retries");
+        assert!(
+            failed.stderr.contains(
+                "the following streams did not sync successfully: organizations: \
              UserDefinedBackoffException('Internal server error.')"
-        ),
-        "not the connector's reason:\n{}",
-        failed.stderr
-    );
-    // users finished; organizations' cursor did not move past the start
-    // date (the concurrent cursor checkpoints the slice's start only).
-    let state3 = reduce(&json!({}), &failed);
-    assert_eq!(
-        state3,
-        json!({"_atf_state_format": "STREAM", "users": {"updated_at": u_max},
+            ),
+            "not the connector's reason:\n{}",
+            failed.stderr
+        );
+        // users finished; organizations' cursor did not move past the start
+        // date (the concurrent cursor checkpoints the slice's start only).
+        let state3 = reduce(&json!({}), &failed);
+        assert_eq!(
+            state3,
+            json!({"_atf_state_format": "STREAM", "users": {"updated_at": u_max},
                "organizations": {"updated_at": START}})
-    );
-    eprintln!(
-        "source-zendesk-support end to end: {:.1} s, {} organizations 500s",
-        started.elapsed().as_secs_f64(),
-        server_errors
-    );
+        );
+        eprintln!(
+            "source-zendesk-support end to end: {:.1} s, {} organizations 500s",
+            started.elapsed().as_secs_f64(),
+            server_errors
+        );
+    });
 }
