@@ -10,6 +10,7 @@
 //! passes it to its children (the connector binary passes its environment to
 //! the Airbyte connector it runs).
 
+mod export;
 pub mod routes;
 mod search;
 mod server;

@@ -227,6 +227,9 @@ impl Api {
         if let Some(body) = &route.body {
             return Answer::json(200, body.clone());
         }
+        if let Some(answer) = self.export(&route, rec) {
+            return answer;
+        }
         let records = self.records(&route, rec);
         if let Some(Pagination::Search {
             records_key,
@@ -242,6 +245,75 @@ impl Api {
             };
         }
         paginate(&route, rec, records)
+    }
+
+    /// Zendesk's incremental exports ([`crate::export`]): a cursor carries
+    /// the filter bound of the first call.
+    fn export(&self, route: &Route, rec: &Recorded) -> Option<Answer> {
+        match route.pagination.as_ref()? {
+            Pagination::AfterUrl {
+                records_key,
+                cursor_param,
+                size_param,
+                default_size,
+            } => {
+                let param = route.filter.as_ref().map(|f| f.param.as_str());
+                let (bound, offset) = match rec.param(cursor_param) {
+                    Some(c) => match crate::export::decode(c) {
+                        Some(decoded) => decoded,
+                        None => {
+                            return Some(Answer::json(
+                                400,
+                                json!({"error": "InvalidPaginationParameter",
+                                       "description": format!("mock: cursor \"{c}\" is not one this mock gave")}),
+                            ))
+                        }
+                    },
+                    None => (
+                        param.and_then(|p| rec.param(p)).unwrap_or("").to_string(),
+                        0,
+                    ),
+                };
+                let mut view = rec.clone();
+                if let Some(p) = param {
+                    view.query.retain(|(k, _)| k != p);
+                    if !bound.is_empty() {
+                        view.query.push((p.to_string(), bound.clone()));
+                    }
+                }
+                let records = self.records(route, &view);
+                let page = crate::export::Page {
+                    records_key,
+                    size: size(rec, size_param, *default_size),
+                };
+                Some(Answer::json(
+                    200,
+                    crate::export::after_url(rec, &records, &page, cursor_param, &bound, offset),
+                ))
+            }
+            Pagination::TimeExport {
+                records_key,
+                size_param,
+                default_size,
+            } => {
+                let Some(filter) = &route.filter else {
+                    return Some(Answer::json(
+                        500,
+                        json!({"message": format!("mock: route \"{}\" has time_export pagination without a filter: add one", route.name)}),
+                    ));
+                };
+                let records = self.records(route, rec);
+                let page = crate::export::Page {
+                    records_key,
+                    size: size(rec, size_param, *default_size),
+                };
+                Some(Answer::json(
+                    200,
+                    crate::export::time_export(rec, &records, &page, filter),
+                ))
+            }
+            _ => None,
+        }
     }
 
     /// The route's records (with added data of active scenarios), filtered
@@ -285,7 +357,7 @@ impl Api {
 /// A record's filter field: a top-level name, or a JSON pointer when it
 /// starts with `/` (GitHub filters commits on `/commit/committer/date`);
 /// null when absent.
-fn field_of<'a>(record: &'a Value, field: &str) -> &'a Value {
+pub(crate) fn field_of<'a>(record: &'a Value, field: &str) -> &'a Value {
     if field.starts_with('/') {
         record.pointer(field).unwrap_or(&Value::Null)
     } else {
@@ -330,6 +402,16 @@ pub fn compare(field: &Value, bound: &str) -> Ordering {
     if let (Some(a), Some(b)) = (instant(&text), instant(bound)) {
         return a.cmp(&b);
     }
+    // An instant against a number: Unix seconds (Zendesk's `start_time`
+    // filters `updated_at` instants).
+    let secs = |s: &str| {
+        s.parse::<f64>()
+            .ok()
+            .or_else(|| instant(s).map(|t| t.timestamp() as f64))
+    };
+    if let (Some(a), Some(b)) = (secs(&text), secs(bound)) {
+        return a.partial_cmp(&b).unwrap_or(Ordering::Equal);
+    }
     text.as_str().cmp(bound)
 }
 
@@ -341,7 +423,7 @@ pub(crate) fn size(rec: &Recorded, param: &str, default: usize) -> usize {
 }
 
 /// `https://host/path?query` with `param` set to `value`.
-fn url_with(rec: &Recorded, param: &str, value: &str) -> String {
+pub(crate) fn url_with(rec: &Recorded, param: &str, value: &str) -> String {
     let mut query: Vec<(String, String)> = rec
         .query
         .iter()
@@ -456,6 +538,9 @@ fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
             )
         }
         Pagination::Search { .. } => unreachable!("answered by crate::search"),
+        Pagination::AfterUrl { .. } | Pagination::TimeExport { .. } => {
+            unreachable!("answered by crate::export")
+        }
         Pagination::Scroll {
             size_param,
             default_size,

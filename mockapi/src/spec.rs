@@ -37,7 +37,8 @@
 //! - `filter`: keep records whose `field` is `>=` the query parameter `param`
 //!   (inclusive, as the APIs do: the boundary record comes again) and, with
 //!   `until_param`, `<=` that one (Stripe's `created[lte]`); values compare
-//!   as numbers, RFC 3339 instants, or strings. A `field` starting with `/`
+//!   as numbers, RFC 3339 instants (an instant against a number: as Unix
+//!   seconds, Zendesk's `start_time`), or strings. A `field` starting with `/`
 //!   is a JSON pointer into the record (GitHub filters commits on
 //!   `/commit/committer/date`). Records come ordered by `field`, ascending,
 //!   or newest first with `"order": "desc"` (Stripe).
@@ -53,7 +54,13 @@
 //!     `pagination.starting_after`; the body is `{"type": "list",
 //!     records_key: [...], "total_count", "pages": {"next": {...}}}`;
 //!   - `scroll`: Intercom's scroll: `per_page`, then the answer's
-//!     `scroll_param` as a query parameter until `data` comes back empty.
+//!     `scroll_param` as a query parameter until `data` comes back empty;
+//!   - `after_url`: Zendesk's cursor-based incremental export: the body is
+//!     `{records_key: [...], "after_cursor", "after_url", "end_of_stream"}`,
+//!     `after_url` carrying only `cursor` (the filter bound inside it);
+//!   - `time_export`: Zendesk's time-based incremental export: the body is
+//!     `{records_key: [...], "count", "end_time", "next_page",
+//!     "end_of_stream"}`, `next_page` filtering from `end_time`.
 //! - `headers`: fixed headers on every answer (Intercom's rate-limit ones).
 //! - `records_key`: with `page` style, wrap the records as `{key: [...]}`.
 //! - `scenarios`: named switches a test (or `--scenario`) turns on: a `status`
@@ -252,6 +259,30 @@ pub enum Pagination {
         size_param: String,
         default_size: usize,
     },
+    /// Zendesk's cursor-based incremental export
+    /// (`/api/v2/incremental/users/cursor.json`): the filter's parameter on
+    /// the first call, then the answer's `after_url` (only `cursor=<opaque>`,
+    /// which carries the filter bound and the position) until
+    /// `end_of_stream`; see [`crate::export`].
+    AfterUrl {
+        records_key: String,
+        #[serde(default = "cursor")]
+        cursor_param: String,
+        #[serde(default = "per_page")]
+        size_param: String,
+        default_size: usize,
+    },
+    /// Zendesk's time-based incremental export
+    /// (`/api/v2/incremental/organizations`): `next_page` is the same URL
+    /// with the filter's parameter at `end_time`, the page's last record's
+    /// instant in Unix seconds (so the boundary record comes again);
+    /// `end_of_stream` once a page is not full. Needs a `filter`.
+    TimeExport {
+        records_key: String,
+        #[serde(default = "per_page")]
+        size_param: String,
+        default_size: usize,
+    },
 }
 
 fn data() -> String {
@@ -268,6 +299,9 @@ fn id() -> String {
 }
 fn limit() -> String {
     "limit".into()
+}
+fn cursor() -> String {
+    "cursor".into()
 }
 fn per_page() -> String {
     "per_page".into()
