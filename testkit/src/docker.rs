@@ -36,7 +36,7 @@ fn skip_or_panic(test: &str, why: &str) -> Option<Engine> {
     if std::env::var("ATF_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
         panic!("{test}: ATF_REQUIRE_DOCKER=1 but no Docker engine can start: {why}");
     }
-    eprintln!("skipped: {test}: no Docker engine can start here: {why}");
+    crate::skip(test, &format!("no Docker engine can start here: {why}"));
     None
 }
 

@@ -31,13 +31,41 @@ pub fn shared(test: &str) -> Option<PathBuf> {
     if dir.join("corpus").is_dir() || dir.join("fixtures").is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "skipped: {test}: {} is absent (the shared corpus and fixtures live there in CI)",
-            dir.display()
+        skip(
+            test,
+            &format!(
+                "{} is absent (the shared corpus and fixtures live there in CI)",
+                dir.display()
+            ),
         );
         None
     }
 }
+
+/// Says that `test` skipped and why: a `skipped: <test>: <why>` line on
+/// stderr (shown with `--nocapture`), and the same line appended to
+/// `target/test-skips.txt` (`$CARGO_TARGET_DIR` when set), which `.ci/run`
+/// prints after the tests, so a CI log says what did not run.
+pub fn skip(test: &str, why: &str) {
+    let line = format!("skipped: {test}: {why}");
+    eprintln!("{line}");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let _ = std::fs::create_dir_all(&target);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(target.join(SKIPS))
+    {
+        use std::io::Write;
+        // One write with O_APPEND: lines of parallel tests do not interleave.
+        let _ = f.write_all(format!("{line}\n").as_bytes());
+    }
+}
+
+/// The file [`skip`] appends to, under the target folder.
+pub const SKIPS: &str = "test-skips.txt";
 
 /// A file or folder under `../shared/fixtures/airbyte/`, if `../shared` exists.
 pub fn fixture(test: &str, rel: &str) -> Option<PathBuf> {

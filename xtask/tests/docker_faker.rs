@@ -334,7 +334,7 @@ impl Registry {
             .output()
             .is_err()
         {
-            eprintln!("skipped: {TEST}: push: `docker-registry` is not installed (Debian's `docker-registry`; `.ci/run` installs it)");
+            testkit::skip(TEST, "push: `docker-registry` is not installed (Debian's `docker-registry`; `.ci/run` installs it)");
             return None;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -70,7 +70,7 @@ fn form_pages_behave_in_chromium() {
     let chromium = match tools() {
         Ok(c) => c,
         Err(why) => {
-            eprintln!("skipped: form_pages_behave_in_chromium: {why}");
+            testkit::skip("form_pages_behave_in_chromium", &why);
             return;
         }
     };

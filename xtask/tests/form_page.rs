@@ -83,7 +83,10 @@ fn rebuilding_the_page_gives_the_committed_bytes() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_node || !form.join("node_modules/esbuild").is_dir() {
-        eprintln!("skipped: rebuilding_the_page_gives_the_committed_bytes: needs node and form/node_modules (`npm --prefix form ci`)");
+        testkit::skip(
+            "rebuilding_the_page_gives_the_committed_bytes",
+            "needs node and form/node_modules (`npm --prefix form ci`)",
+        );
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
