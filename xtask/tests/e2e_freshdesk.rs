@@ -148,27 +148,15 @@ fn freshdesk_spec_discover_validate_capture_resume_and_failures() {
     assert!(!failed.ok, "the capture succeeded against a failing API");
     let docs3 = documents(&failed, 2);
     assert_eq!((docs3[0].len(), docs3[1].len()), (105, 100));
-    let last_ticket = failed
-        .messages
-        .iter()
-        .rposition(|m| m.get("captured").is_some_and(|c| c["binding"] == 1))
-        .unwrap();
     assert!(
-        failed.messages[last_ticket..]
-            .iter()
-            .all(|m| m.get("checkpoint").is_none()),
+        checkpoints_after_last_document(&failed, 1).is_empty(),
         "a checkpoint after the last good ticket"
     );
     assert!(
         !reduce(&json!({}), &failed).to_string().contains("tickets"),
         "tickets has no state after a failed read"
     );
-    let server_errors = t
-        .mock
-        .requests_to("tickets")
-        .iter()
-        .filter(|r| r.status == 500)
-        .count();
+    let server_errors = answers(&t.mock, "tickets", 500);
     assert!(server_errors >= 2, "{server_errors} 500 answers");
     assert!(
         failed.stderr.contains("500") || failed.stderr.contains("Internal Server Error"),

@@ -250,21 +250,13 @@ fn github_spec_discover_validate_capture_resume_and_failures() {
     assert!(!failed.ok, "the capture succeeded against a failing API");
     let docs3 = documents(&failed, 2);
     assert_eq!((docs3[0].len(), docs3[1].len()), (12, 100));
-    let last_commit = failed
-        .messages
-        .iter()
-        .rposition(|m| m.get("captured").is_some_and(|c| c["binding"] == 1))
-        .unwrap();
     // Issues finish while commits fail, so their checkpoints may come later;
     // the connector does checkpoint commits after the failure, but with the
     // partition's starting cursor (the start date), so no progress past the
     // last good commit is committed and a resume reads commits again.
     let start = json!([{"partition": {"branch": "main", "parent_slice": {"repository": "acme/widgets"}},
                         "cursor": {"created_at": "2025-01-01T00:00:00Z"}}]);
-    let later: Vec<&Value> = failed.messages[last_commit..]
-        .iter()
-        .filter_map(|m| m.get("checkpoint"))
-        .collect();
+    let later = checkpoints_after_last_document(&failed, 1);
     for c in &later {
         let commits = &c["state"]["updated"]["commits"];
         assert!(
@@ -283,12 +275,7 @@ fn github_spec_discover_validate_capture_resume_and_failures() {
         !state3.to_string().contains(c_max),
         "no commit cursor progress after a failed read: {state3}"
     );
-    let server_errors = t
-        .mock
-        .requests_to("commits")
-        .iter()
-        .filter(|r| r.status == 500)
-        .count();
+    let server_errors = answers(&t.mock, "commits", 500);
     assert_eq!(server_errors, 6, "one call and five retries");
     assert!(
         failed

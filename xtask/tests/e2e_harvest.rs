@@ -226,15 +226,8 @@ fn harvest_spec_discover_validate_capture_resume_and_failures() {
     assert!(!failed.ok, "the capture succeeded against a failing API");
     let docs3 = documents(&failed, 2);
     assert_eq!((docs3[0].len(), docs3[1].len()), (55, 50));
-    let last_entry = failed
-        .messages
-        .iter()
-        .rposition(|m| m.get("captured").is_some_and(|c| c["binding"] == 1))
-        .unwrap();
     assert!(
-        failed.messages[last_entry..]
-            .iter()
-            .all(|m| m.get("checkpoint").is_none()),
+        checkpoints_after_last_document(&failed, 1).is_empty(),
         "a checkpoint after the last good time entry"
     );
     assert_eq!(
@@ -242,12 +235,7 @@ fn harvest_spec_discover_validate_capture_resume_and_failures() {
         json!({"_atf_state_format": "STREAM", "clients": {"updated_at": c_max}}),
         "clients has its state, time_entries none after a failed read"
     );
-    let server_errors = t
-        .mock
-        .requests_to("time_entries")
-        .iter()
-        .filter(|r| r.status == 500)
-        .count();
+    let server_errors = answers(&t.mock, "time_entries", 500);
     assert_eq!(server_errors, 6, "one call and five retries");
     assert!(
         failed

@@ -334,15 +334,8 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
         (docs3[0].len(), docs3[1].len(), docs3[2].len()),
         (155, 155, 50)
     );
-    let last_conv = failed
-        .messages
-        .iter()
-        .rposition(|m| m.get("captured").is_some_and(|c| c["binding"] == 2))
-        .unwrap();
     assert!(
-        failed.messages[last_conv..]
-            .iter()
-            .all(|m| m.get("checkpoint").is_none()),
+        checkpoints_after_last_document(&failed, 2).is_empty(),
         "a checkpoint after the last good conversation"
     );
     assert_eq!(
@@ -351,12 +344,7 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
                "companies": {"updated_at": co_last}}),
         "contacts and companies have their state, conversations none after a failed read"
     );
-    let server_errors = t
-        .mock
-        .requests_to("conversations")
-        .iter()
-        .filter(|r| r.status == 500)
-        .count();
+    let server_errors = answers(&t.mock, "conversations", 500);
     assert_eq!(server_errors, 6, "one call and five retries");
     assert!(
         failed.stderr.contains(

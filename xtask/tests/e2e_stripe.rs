@@ -344,15 +344,7 @@ fn failure(mock: &MockApi, failed: &Run) {
     assert!(!failed.ok, "the capture succeeded against a failing API");
     let docs = documents(failed, 2);
     assert_eq!((docs[0].len(), docs[1].len()), (105, 100));
-    let last_customer = failed
-        .messages
-        .iter()
-        .rposition(|m| m.get("captured").is_some_and(|c| c["binding"] == 1))
-        .unwrap();
-    for cp in failed.messages[last_customer..]
-        .iter()
-        .filter_map(|m| m.get("checkpoint"))
-    {
+    for cp in checkpoints_after_last_document(failed, 1) {
         let updated = &cp["state"]["updated"];
         if let Some(customers) = updated.get("customers") {
             assert_eq!(
@@ -369,11 +361,7 @@ fn failure(mock: &MockApi, failed: &Run) {
         max_of(&docs[0], "created"),
         "{state}"
     );
-    let server_errors = mock
-        .requests_to("customers")
-        .iter()
-        .filter(|r| r.status == 500)
-        .count();
+    let server_errors = answers(mock, "customers", 500);
     assert_eq!(server_errors, 6, "one try and five retries");
     let reason = "the following streams did not sync successfully: customers: DefaultBackoffException('Internal server error.')";
     assert!(

@@ -285,11 +285,7 @@ fn zendesk_support_spec_discover_validate_capture_resume_and_failures() {
         assert!(!failed.ok, "the capture succeeded against a failing API");
         let docs3 = documents(&failed, 2);
         assert_eq!((docs3[0].len(), docs3[1].len()), (60, 50));
-        let server_errors = down
-            .requests_to("organizations")
-            .iter()
-            .filter(|r| r.status == 500)
-            .count();
+        let server_errors = answers(&down, "organizations", 500);
         assert_eq!(server_errors, 6, "one call and five retries");
         assert!(
             failed.stderr.contains(

@@ -278,8 +278,28 @@ pub fn reduce(state: &Value, run: &Run) -> Value {
 
 /// Pages the mock served for `route` (answers with status 200).
 pub fn pages(mock: &MockApi, route: &str) -> usize {
+    answers(mock, route, 200)
+}
+
+/// The mock's answers to `route` with `status`.
+pub fn answers(mock: &MockApi, route: &str, status: u16) -> usize {
     mock.requests_to(route)
         .iter()
-        .filter(|r| r.status == 200)
+        .filter(|r| r.status == status)
         .count()
+}
+
+/// The checkpoints that came after the last document of `binding` (a
+/// capture that failed mid-read of that binding must claim no progress past
+/// it).
+pub fn checkpoints_after_last_document(run: &Run, binding: u64) -> Vec<&Value> {
+    let last = run
+        .messages
+        .iter()
+        .rposition(|m| m.get("captured").is_some_and(|c| c["binding"] == binding))
+        .unwrap_or_else(|| panic!("no document of binding {binding}"));
+    run.messages[last..]
+        .iter()
+        .filter_map(|m| m.get("checkpoint"))
+        .collect()
 }
