@@ -18,18 +18,20 @@
 //! Each replay is also piped through `cat FILE | cat > /dev/null` in the same
 //! run, for the ratios. Wall time and CPU time (user+system) come from `wait4`
 //! (the process and its reaped children); peak RSS is the binary's own
-//! `VmHWM`, sampled from `/proc`. Prints medians of `--runs` runs as one
-//! table, with the ratio to a baseline saved by an earlier `--save`.
+//! `VmHWM`, sampled from `/proc` (`bench_measure.rs`). Prints medians of
+//! `--runs` runs as one table, with the ratio to a baseline saved by an
+//! earlier `--save`, and, with `--compare OTHER_TARGET`, to the same
+//! binaries of another build run in turn with ours in the same runs (the
+//! comparison to the previous commit that noise across runs cannot fake).
 
 use anyhow::{bail, Context};
 use clap::Args;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
+use crate::bench_measure::{medians, run_binary, run_cat, Sample};
 use crate::bench_replay::{
     bench_config, decompress, discovered_streams, nested_replay, open_request, records_in,
     repeated, tenfold, REPLAY_BYTES,
@@ -56,196 +58,13 @@ pub struct BenchArgs {
     /// Save this run's figures to FILE (the next run's `--baseline`)
     #[arg(long)]
     save: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy)]
-struct Sample {
-    wall: Duration,
-    cpu: Duration,
-    /// ru_maxrss from wait4: the max over the process tree, which on Linux
-    /// includes what the parent (this xtask) had resident when it forked.
-    max_rss_kb: i64,
-    /// VmHWM of the binary itself, sampled from /proc every 5 ms (0 for cat).
-    hwm_kb: i64,
-}
-
-/// The peak resident set (VmHWM) of `pid`, if it still runs.
-fn vm_hwm(pid: u32) -> Option<i64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Wait for `pid` with wait4: (exit status, resource usage of it and its reaped children).
-fn wait4(pid: u32) -> anyhow::Result<(i32, libc::rusage)> {
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; wait4 fills it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: plain syscall on our own child.
-    let r = unsafe { libc::wait4(pid as i32, &mut status, 0, &mut usage) };
-    if r < 0 {
-        bail!("wait4({pid}): {}", std::io::Error::last_os_error());
-    }
-    Ok((status, usage))
-}
-
-fn cpu(u: &libc::rusage) -> Duration {
-    let tv = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
-    tv(u.ru_utime) + tv(u.ru_stime)
-}
-
-fn median<T: Copy + PartialOrd>(mut v: Vec<T>) -> T {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-fn medians(samples: &[Sample]) -> Sample {
-    Sample {
-        wall: median(samples.iter().map(|s| s.wall).collect()),
-        cpu: median(samples.iter().map(|s| s.cpu).collect()),
-        max_rss_kb: median(samples.iter().map(|s| s.max_rss_kb).collect()),
-        hwm_kb: median(samples.iter().map(|s| s.hwm_kb).collect()),
-    }
-}
-
-/// `cat FILE | cat > /dev/null`.
-fn run_cat(file: &Path) -> anyhow::Result<Sample> {
-    let started = Instant::now();
-    let child = Command::new("sh")
-        .arg("-c")
-        .arg("cat \"$0\" | cat > /dev/null")
-        .arg(file)
-        .spawn()?;
-    let (status, usage) = wait4(child.id())?;
-    let wall = started.elapsed();
-    if status != 0 {
-        bail!("the cat pipeline failed with status {status}");
-    }
-    Ok(Sample {
-        wall,
-        cpu: cpu(&usage),
-        max_rss_kb: usage.ru_maxrss,
-        hwm_kb: 0,
-    })
-}
-
-/// The binary capturing `file` through a `cat` fake connector. Returns the
-/// sample and the number of captured / checkpoint lines it wrote.
-fn run_binary(
-    bin: &Path,
-    fake: &Path,
-    request: &Path,
-    file: &Path,
-) -> anyhow::Result<(Sample, u64, u64)> {
-    let started = Instant::now();
-    let mut child = Command::new(bin)
-        .arg("--connector-entrypoint")
-        .arg(fake)
-        .env("BENCH_FILE", file)
-        .env("LOG_LEVEL", "warn")
-        .stdin(std::fs::File::open(request)?)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let stdout = child.stdout.take().unwrap();
-    // Flow reads our stdout: consume it as it comes, counting responses.
-    // Like the baseline's `cat > /dev/null`, it reads large blocks and does
-    // little per byte: memchr finds the line ends, only line starts are looked at.
-    let reader = std::thread::spawn(move || count_responses(stdout));
-    let pid = child.id();
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            let mut hwm = 0;
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Some(h) = vm_hwm(pid) {
-                    hwm = hwm.max(h);
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            hwm
-        })
-    };
-    // The reader sees EOF when the binary exits: stop sampling before reaping it.
-    let (captured, checkpoints) = reader.join().unwrap();
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
-    let hwm_kb = sampler.join().unwrap();
-    let (status, usage) = wait4(pid)?;
-    let wall = started.elapsed();
-    if status != 0 {
-        bail!("{} failed with status {status}", bin.display());
-    }
-    Ok((
-        Sample {
-            wall,
-            cpu: cpu(&usage),
-            max_rss_kb: usage.ru_maxrss,
-            hwm_kb,
-        },
-        captured,
-        checkpoints,
-    ))
-}
-
-/// The number of `captured` and `checkpoint` lines read from `r` until EOF.
-fn count_responses(mut r: impl Read) -> (u64, u64) {
-    const CAPTURED: &[u8] = b"{\"captured\"";
-    const CHECKPOINT: &[u8] = b"{\"checkpoint\"";
-    let (mut captured, mut checkpoints) = (0, 0);
-    let mut classify = |head: &[u8]| {
-        if head.starts_with(CAPTURED) {
-            captured += 1;
-        } else if head.starts_with(CHECKPOINT) {
-            checkpoints += 1;
-        }
-    };
-    let mut buf = vec![0u8; 1 << 20];
-    // The start of the current line, until it is long enough to classify.
-    let mut head = [0u8; CHECKPOINT.len()];
-    let mut len = 0;
-    let mut classified = false;
-    loop {
-        let n = match r.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        let mut chunk = &buf[..n];
-        while !chunk.is_empty() {
-            if classified {
-                match memchr::memchr(b'\n', chunk) {
-                    Some(i) => {
-                        chunk = &chunk[i + 1..];
-                        (len, classified) = (0, false);
-                    }
-                    None => chunk = &[],
-                }
-                continue;
-            }
-            let take = (head.len() - len).min(chunk.len());
-            if let Some(i) = memchr::memchr(b'\n', &chunk[..take]) {
-                head[len..len + i].copy_from_slice(&chunk[..i]);
-                classify(&head[..len + i]);
-                len = 0;
-                chunk = &chunk[i + 1..];
-            } else {
-                head[len..len + take].copy_from_slice(&chunk[..take]);
-                len += take;
-                chunk = &chunk[take..];
-                if len == head.len() {
-                    classify(&head);
-                    classified = true;
-                }
-            }
-        }
-    }
-    if !classified && len > 0 {
-        classify(&head[..len]);
-    }
-    (captured, checkpoints)
+    /// Another build's target folder (a checkout of the previous commit
+    /// after `cargo xtask bench`, or a copy of its `connectors/` and
+    /// `connector/airbyte-to-flow`): each row also runs that build's binary,
+    /// interleaved with ours in the same runs, and prints our time over its
+    /// time
+    #[arg(long, value_name = "TARGET_DIR")]
+    compare: Option<PathBuf>,
 }
 
 /// Targets of issue 9, for every row.
@@ -258,6 +77,8 @@ const SCHEMA_SWEEP_TARGET: f64 = 1.1;
 struct Row {
     label: String,
     bin: PathBuf,
+    /// The same binary of the `--compare` build.
+    other: Option<PathBuf>,
     request: PathBuf,
     replay: PathBuf,
     records: u64,
@@ -270,6 +91,14 @@ struct Measured {
 
 fn mb(kb: i64) -> f64 {
     kb as f64 / 1024.0
+}
+
+/// `rel` under the `--compare` target folder, when it is there.
+fn other_bin(compare: &Option<PathBuf>, rel: &str) -> Option<PathBuf> {
+    compare
+        .as_ref()
+        .map(|d| d.join(rel))
+        .filter(|p| p.is_file())
 }
 
 fn fake_connector(dir: &Path) -> anyhow::Result<PathBuf> {
@@ -358,6 +187,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             )?;
             rows.push(Row {
                 label: name.clone(),
+                other: other_bin(&args.compare, &format!("connectors/{name}/{name}")),
                 bin,
                 request,
                 records: records_in(&replay)?,
@@ -375,6 +205,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         ) {
             Ok(Some(r)) => rows.push(Row {
                 label: format!("{name} (recorded from its mock API)"),
+                other: other_bin(&args.compare, &format!("connectors/{name}/{name}")),
                 bin,
                 request: r.request,
                 records: r.records,
@@ -424,6 +255,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         rows.push(Row {
             label: "generic airbyte-to-flow (no patches), faker".into(),
             bin: generic.clone(),
+            other: other_bin(&args.compare, "connector/airbyte-to-flow"),
             request,
             records: records_in(&replay)?,
             replay,
@@ -465,6 +297,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             rows.push(Row {
                 label: label.into(),
                 bin: generic.clone(),
+                other: other_bin(&args.compare, "connector/airbyte-to-flow"),
                 request,
                 replay: replay.clone(),
                 records,
@@ -484,21 +317,37 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     replays.dedup();
     let mut cat: Vec<Measured> = replays.iter().map(|_| Measured::default()).collect();
     let mut ours: Vec<Measured> = rows.iter().map(|_| Measured::default()).collect();
+    let mut theirs: Vec<Measured> = rows.iter().map(|_| Measured::default()).collect();
+    for row in &rows {
+        if let (Some(dir), None) = (&args.compare, &row.other) {
+            notes.push(format!(
+                "{}: no such binary under {} (not compared)",
+                row.label,
+                dir.display()
+            ));
+        }
+    }
     for run in 0..runs {
         eprintln!("bench: run {}/{runs}", run + 1);
         for (i, r) in replays.iter().enumerate() {
             cat[i].samples.push(run_cat(r)?);
         }
         for (i, row) in rows.iter().enumerate() {
-            let (s, captured, _) = run_binary(&row.bin, &fake, &row.request, &row.replay)?;
-            if captured != row.records {
-                bail!(
-                    "{}: expected {} captured documents, got {captured}",
-                    row.label,
-                    row.records
-                );
+            // Ours and the other build's, one after the other, in turn.
+            for (bin, into) in std::iter::once((&row.bin, &mut ours[i]))
+                .chain(row.other.as_ref().map(|o| (o, &mut theirs[i])))
+            {
+                let (s, captured, _) = run_binary(bin, &fake, &row.request, &row.replay)?;
+                if captured != row.records {
+                    bail!(
+                        "{}: {} gave {captured} captured documents, expected {}",
+                        row.label,
+                        bin.display(),
+                        row.records
+                    );
+                }
+                into.samples.push(s);
             }
-            ours[i].samples.push(s);
         }
     }
     let baseline: Option<Value> = match &args.baseline {
@@ -509,8 +358,16 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     };
     let mut saved = serde_json::Map::new();
     println!(
-        "{:<48} {:>8} {:>8} {:>8} {:>7} {:>7} {:>8} {:>9}",
-        "row", "replay", "wall", "cpu", "wall/cat", "cpu/cat", "peak RSS", "vs base"
+        "{:<48} {:>8} {:>8} {:>8} {:>7} {:>7} {:>8} {:>9} {:>13}",
+        "row",
+        "replay",
+        "wall",
+        "cpu",
+        "wall/cat",
+        "cpu/cat",
+        "peak RSS",
+        "vs base",
+        "vs other w/c"
     );
     let mut failed = Vec::new();
     let mut previous_wall = None;
@@ -526,8 +383,18 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             .and_then(|b| b[&row.label]["wall"].as_f64())
             .map(|w| format!("{:.2}x", m.wall.as_secs_f64() / w))
             .unwrap_or_else(|| "-".into());
+        let vs_other = if theirs[i].samples.is_empty() {
+            "-".to_string()
+        } else {
+            let o = medians(&theirs[i].samples);
+            format!(
+                "{:.2}x/{:.2}x",
+                m.wall.as_secs_f64() / o.wall.as_secs_f64(),
+                m.cpu.as_secs_f64() / o.cpu.as_secs_f64().max(1e-6)
+            )
+        };
         println!(
-            "{:<48} {:>6.1}MB {:>7.3}s {:>7.3}s {:>7.2}x {:>6.2}x {:>6.1}MB {:>9}",
+            "{:<48} {:>6.1}MB {:>7.3}s {:>7.3}s {:>7.2}x {:>6.2}x {:>6.1}MB {:>9} {:>13}",
             row.label,
             size,
             m.wall.as_secs_f64(),
@@ -535,7 +402,8 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             wall_ratio,
             cpu_ratio,
             rss,
-            vs
+            vs,
+            vs_other
         );
         saved.insert(
             row.label.clone(),
@@ -601,33 +469,4 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Hands out a few bytes per read, so lines span reads.
-    struct Trickle<'a>(&'a [u8], usize);
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let n = self.1.min(self.0.len()).min(buf.len());
-            buf[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(n)
-        }
-    }
-
-    #[test]
-    fn counts_responses_whatever_the_read_sizes() {
-        let text = b"{\"opened\":{}}\n{\"captured\":{\"doc\":{}}}\n{\"captured\":{\"binding\":1,\"doc\":{\"a\":1}}}\n{\"checkpoint\":{\"state\":{}}}\n\n{\"c\":1}\n{\"captured\":{\"doc\":{}}}";
-        for step in [1, 2, 3, 5, 13, 1 << 20] {
-            assert_eq!(
-                count_responses(Trickle(text, step)),
-                (3, 1),
-                "reads of {step}"
-            );
-        }
-    }
 }

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_measure;
 mod bench_recorded;
 mod bench_replay;
 mod build;

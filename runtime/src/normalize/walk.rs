@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::datetime::is_strict_rfc3339;
+use super::datetime::{is_strict_rfc3339, naive_utc};
 use super::plan::{Child, Declared, Node};
 use super::reference::scalar;
 use super::scan::{enter, Scanner, Step};
@@ -138,6 +138,16 @@ impl<'a> Walker<'a> {
         self.copied = end;
     }
 
+    /// Like [`Walker::replace`] with a string that needs no escapes.
+    fn replace_str(&mut self, start: usize, end: usize, plain: &str) {
+        self.changed = true;
+        self.out.extend_from_slice(&self.src[self.copied..start]);
+        self.out.push(b'"');
+        self.out.extend_from_slice(plain.as_bytes());
+        self.out.push(b'"');
+        self.copied = end;
+    }
+
     fn ws(&self, i: usize) -> usize {
         self.scan.ws(i)
     }
@@ -166,9 +176,17 @@ impl<'a> Walker<'a> {
                     serde_json::from_str::<String>(raw).map_err(|_| Fallback)?
                 } else {
                     let inner = self.text.get(i + 1..end - 1).ok_or(Fallback)?;
-                    if action.is_none() && is_strict_rfc3339(inner) {
-                        // The common case: already RFC 3339, nothing to do.
-                        return Ok(end);
+                    if action.is_none() {
+                        if is_strict_rfc3339(inner) {
+                            // The common case: already RFC 3339, nothing to do.
+                            return Ok(end);
+                        }
+                        if let Some(utc) = naive_utc(inner) {
+                            // The next most common: a naive date-time (what
+                            // `scalar` gives too, without building values).
+                            self.replace_str(i, end, &utc);
+                            return Ok(end);
+                        }
                     }
                     inner.to_string()
                 };

@@ -16,6 +16,11 @@ pub struct MockRun {
     mock: mockapi::MockApi,
     dir: std::path::PathBuf,
     streams: Vec<String>,
+    /// The variables the mock set on this process and what they were
+    /// before, put back on drop: a later provision (pip) or cargo of the
+    /// same process (`cargo xtask bench` records several connectors) must
+    /// not go through a proxy that is gone.
+    saved_env: Vec<(String, Option<std::ffi::OsString>)>,
 }
 
 /// The file beside `mock.json` holding the config that points the connector
@@ -36,7 +41,9 @@ impl MockRun {
         for s in scenarios {
             mock.activate(s)?;
         }
+        let mut saved_env = Vec::new();
         for (k, v) in mock.env() {
+            saved_env.push((k.to_string(), std::env::var_os(&k)));
             std::env::set_var(k, v);
         }
         eprintln!(
@@ -49,7 +56,12 @@ impl MockRun {
                 scenarios.join(", ")
             }
         );
-        Ok(MockRun { mock, dir, streams })
+        Ok(MockRun {
+            mock,
+            dir,
+            streams,
+            saved_env,
+        })
     }
 
     /// The config of `tests/mock/config.json`, pointed at the mock.
@@ -104,5 +116,38 @@ impl MockRun {
                 r.route.as_deref().unwrap_or("no route")
             );
         }
+    }
+}
+
+impl Drop for MockRun {
+    fn drop(&mut self) {
+        for (k, old) in self.saved_env.drain(..).rev() {
+            match old {
+                Some(v) => std::env::set_var(&k, v),
+                None => std::env::remove_var(&k),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `cargo xtask bench` records one connector after another in one
+    /// process: a provision (pip) after the first mock went through its dead
+    /// proxy and CA file until the variables were put back on drop.
+    #[test]
+    fn the_mock_environment_is_put_back_on_drop() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let before = std::env::var_os("HTTPS_PROXY");
+        let mock = MockRun::start(&root.join("connectors/source-freshdesk"), &[]).unwrap();
+        let during = std::env::var_os("HTTPS_PROXY");
+        assert!(
+            during.is_some() && during != before,
+            "the mock sets its proxy"
+        );
+        drop(mock);
+        assert_eq!(std::env::var_os("HTTPS_PROXY"), before);
     }
 }
