@@ -120,6 +120,17 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<()> {
             .context("running cargo fuzz")?;
         std::fs::create_dir_all(root.join("fuzz/artifacts").join(target)).ok();
         let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+        {
+            use std::os::unix::process::ExitStatusExt;
+            if let Some(sig @ (libc::SIGTERM | libc::SIGINT | libc::SIGKILL)) = status.signal() {
+                // Stopped from outside (Ctrl-C, kill): no input to report.
+                bail!(
+                    "fuzz target {target} was stopped by signal {sig} after {:.0?}, before its time was up: not a crash, nothing was found until then (log: {})",
+                    started.elapsed(),
+                    log.display()
+                );
+            }
+        }
         if !status.success() {
             let lines: Vec<&str> = log_text.lines().collect();
             for line in &lines[lines.len().saturating_sub(60)..] {

@@ -41,9 +41,21 @@ fn digits(b: &[u8]) -> Option<u32> {
     Some(b.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
 }
 
-/// Whether year-month-day is a real calendar date.
+/// Whether year-month-day (a four-digit year) is a real calendar date, as
+/// chrono's `NaiveDate::from_ymd_opt` says (`is_date_is_chronos` tests it):
+/// by hand because it runs on every date-time of every record, where chrono's
+/// was 2% of the faker replay's CPU (perf).
+#[inline]
 fn is_date(year: u32, month: u32, day: u32) -> bool {
-    chrono::NaiveDate::from_ymd_opt(year as i32, month, day).is_some()
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
 }
 
 /// Whether `s` is a strict RFC 3339 date-time:
@@ -511,6 +523,23 @@ mod tests {
             "2021-01-13T10:25:46Zjunk",
         ] {
             assert!(!is_strict_rfc3339(bad), "{bad}");
+        }
+    }
+
+    /// The hand-written calendar is chrono's, on every four-digit year,
+    /// month 0-13 and day 0-32 (4.6 million dates, exhaustively).
+    #[test]
+    fn is_date_is_chronos() {
+        for year in 0u32..=9999 {
+            for month in 0u32..=13 {
+                for day in 0u32..=32 {
+                    assert_eq!(
+                        is_date(year, month, day),
+                        chrono::NaiveDate::from_ymd_opt(year as i32, month, day).is_some(),
+                        "{year}-{month}-{day}"
+                    );
+                }
+            }
         }
     }
 
