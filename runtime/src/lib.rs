@@ -24,6 +24,7 @@ mod ops;
 mod protocol;
 mod record_line;
 pub mod state;
+mod translate;
 
 pub use cli::{parse_duration, version_text, Args, Build};
 pub use error::Error;
@@ -142,7 +143,7 @@ fn decode_request(n: usize, line: &[u8]) -> Result<protocol::Request, Error> {
 /// decoders as the binary runs them. Not an API.
 #[doc(hidden)]
 pub mod fuzzing {
-    pub use crate::capture::translate_for_fuzzing;
+    pub use crate::translate::translate_for_fuzzing;
 
     /// [`crate::serve`]'s decoding of one request line; the error it would
     /// end with.
