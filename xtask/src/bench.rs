@@ -5,7 +5,9 @@
 //! stream of the replay with the write schemas its discover gives:
 //! - every connector under `connectors/`, built with `cargo xtask build` (as
 //!   shipped: connector profile, stripped), on its fixture's read
-//!   (`read-100k.jsonl.gz`, or `read.jsonl` repeated to 100k records), or,
+//!   (`read-100k.jsonl.gz`, or `read.jsonl` repeated to 100k records) with
+//!   the bindings its own discover gives on the fixture's catalog (patches
+//!   and declared normalizations applied, as users get them), or,
 //!   for an API connector, on what its real connector wrote against its mock
 //!   API (`bench_recorded.rs`);
 //! - the generic `airbyte-to-flow` binary (no patches) on the faker replay,
@@ -93,6 +95,41 @@ fn mb(kb: i64) -> f64 {
     kb as f64 / 1024.0
 }
 
+/// `replay` without the RECORD and STATE lines of streams `open` does not
+/// capture, written to `out` (`replay` itself when it has none).
+fn only_streams(replay: &Path, open: &Value, out: &Path) -> anyhow::Result<PathBuf> {
+    use std::io::{BufRead, Write};
+    let streams: Vec<&str> = open["open"]["capture"]["bindings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["resourceConfig"]["stream"].as_str())
+        .collect();
+    let mut kept = Vec::new();
+    let mut dropped = 0u64;
+    for line in std::io::BufReader::new(std::fs::File::open(replay)?).lines() {
+        let line = line?;
+        // Recorded RECORD lines start `{"type":"RECORD","record":{"stream":"x"`
+        // (a full parse of 90 MB in this debug build takes seconds).
+        let stream = line
+            .strip_prefix(r#"{"type":"RECORD","record":{"stream":""#)
+            .and_then(|rest| rest.split('"').next());
+        match stream {
+            Some(s) if !streams.contains(&s) => dropped += 1,
+            _ => kept.push(line),
+        }
+    }
+    if dropped == 0 {
+        return Ok(replay.to_path_buf());
+    }
+    let mut w = std::io::BufWriter::new(std::fs::File::create(out)?);
+    for l in &kept {
+        writeln!(w, "{l}")?;
+    }
+    w.flush()?;
+    Ok(out.to_path_buf())
+}
+
 /// `rel` under the `--compare` target folder, when it is there.
 fn other_bin(compare: &Option<PathBuf>, rel: &str) -> Option<PathBuf> {
     compare
@@ -176,15 +213,19 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             })?
         };
         if let Some(replay) = fixture_replay {
-            let request = dir.join(format!("open-{name}.json"));
-            std::fs::write(
-                &request,
-                open_request(
-                    &discovered_streams(&fx.join("discover.jsonl"))?,
-                    &bench_config(&connectors_dir.join(&name))?,
-                    Value::clone,
-                )?,
+            // The bindings the binary's own discover gives on the fixture's
+            // catalog (its patches applied), and the replay's lines of those
+            // streams (a connector only reads the streams it was given).
+            let open = crate::bench_recorded::open_from_fixture(
+                &name,
+                &bin,
+                &fx.join("discover.jsonl"),
+                &bench_config(&connectors_dir.join(&name))?,
+                &dir.join(&name),
             )?;
+            let request = dir.join(format!("open-{name}.json"));
+            std::fs::write(&request, format!("{open}\n"))?;
+            let replay = only_streams(&replay, &open, &dir.join(&name).join("replay.jsonl"))?;
             rows.push(Row {
                 label: name.clone(),
                 other: other_bin(&args.compare, &format!("connectors/{name}/{name}")),

@@ -30,7 +30,11 @@ pub struct Recorded {
 
 /// Runs `bin` with `requests` on its stdin (the mock's environment is this
 /// process's); returns its stdout messages, failing with its stderr.
-fn exchange(bin: &Path, entrypoint: &str, requests: &[Value]) -> anyhow::Result<Vec<Value>> {
+pub(crate) fn exchange(
+    bin: &Path,
+    entrypoint: &str,
+    requests: &[Value],
+) -> anyhow::Result<Vec<Value>> {
     let mut child = Command::new(bin)
         .arg("--connector-entrypoint")
         .arg(entrypoint)
@@ -60,6 +64,65 @@ fn exchange(bin: &Path, entrypoint: &str, requests: &[Value]) -> anyhow::Result<
         .split(|b| *b == b'\n')
         .filter_map(|l| serde_json::from_slice(l).ok())
         .collect())
+}
+
+/// The `open` request of a capture of `bindings` (as the binary's discover
+/// gives them: its patches applied), as Flow sends it.
+pub(crate) fn open_of(name: &str, config: &Value, bindings: &[Value]) -> Value {
+    let bindings: Vec<Value> = bindings
+        .iter()
+        .map(|b| {
+            json!({
+                "resourceConfig": b["resourceConfig"],
+                "resourcePath": b["resourcePath"],
+                "collection": {"name": format!("bench/{}", b["recommendedName"].as_str().unwrap_or("x")),
+                               "writeSchema": b["documentSchema"], "key": b["key"]},
+            })
+        })
+        .collect();
+    json!({"open": {
+        "capture": {"name": format!("bench/{name}"), "connectorType": "IMAGE", "config": config, "bindings": bindings},
+        "range": {"keyBegin": 0, "keyEnd": 4294967295u32},
+        "state": {},
+    }})
+}
+
+/// The `open` request of a capture of every stream `bin` offers when its
+/// connector's discover says what the fixture `discover` (an Airbyte
+/// CATALOG recorded from the real connector) says: the bindings users get,
+/// with the connector's patches and normalizations. A fake connector in
+/// `dir` prints the fixture.
+pub(crate) fn open_from_fixture(
+    name: &str,
+    bin: &Path,
+    discover: &Path,
+    config: &Value,
+    dir: &Path,
+) -> anyhow::Result<Value> {
+    std::fs::create_dir_all(dir)?;
+    let fake = dir.join("discover.sh");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\n# written by cargo xtask bench: {name}'s recorded discover\nexec cat {}\n",
+            discover.display()
+        ),
+    )?;
+    let discovered = exchange(
+        bin,
+        &format!("/bin/sh {}", fake.display()),
+        &[json!({"discover": {"connectorType": "IMAGE", "config": config}})],
+    )?;
+    let bindings = discovered
+        .iter()
+        .find_map(|m| m["discovered"]["bindings"].as_array())
+        .with_context(|| {
+            format!(
+                "{name}: discover of {} gave no bindings",
+                discover.display()
+            )
+        })?;
+    Ok(open_of(name, config, bindings))
 }
 
 /// Records `name`'s upstream connector against its mock, once per call, and
@@ -99,22 +162,8 @@ pub fn recorded(
     let bindings: Vec<Value> = mock.catalog(&fresh)["bindings"]
         .as_array()
         .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|b| {
-            json!({
-                "resourceConfig": b["resourceConfig"],
-                "resourcePath": b["resourcePath"],
-                "collection": {"name": format!("bench/{}", b["recommendedName"].as_str().unwrap_or("x")),
-                               "writeSchema": b["documentSchema"], "key": b["key"]},
-            })
-        })
-        .collect();
-    let open = json!({"open": {
-        "capture": {"name": format!("bench/{name}"), "connectorType": "IMAGE", "config": config, "bindings": bindings},
-        "range": {"keyBegin": 0, "keyEnd": 4294967295u32},
-        "state": {},
-    }});
+        .unwrap_or_default();
+    let open = open_of(name, &config, &bindings);
 
     // The upstream connector behind a wrapper keeping a copy of its stdout.
     std::fs::create_dir_all(dir)?;

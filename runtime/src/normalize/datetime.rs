@@ -18,11 +18,16 @@ pub const UNIX_SECONDS_MAX: i64 = 32503680000;
 /// `datetime_to_date`: the leading `YYYY-MM-DD` of a string that starts with
 /// one and is not only that; `None` otherwise (nothing to change).
 pub fn datetime_to_date(s: &str) -> Option<String> {
+    date_of_datetime(s).map(str::to_string)
+}
+
+/// [`datetime_to_date`], borrowing.
+pub fn date_of_datetime(s: &str) -> Option<&str> {
     let b = s.as_bytes();
     if b.len() <= 10 || !is_date_prefix(b) {
         return None;
     }
-    Some(s[..10].to_string())
+    s.get(..10)
 }
 
 fn is_date_prefix(b: &[u8]) -> bool {

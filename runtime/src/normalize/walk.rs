@@ -19,10 +19,11 @@ use std::borrow::Cow;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::datetime::{is_strict_rfc3339, naive_utc};
+use super::datetime::{date_of_datetime, is_strict_rfc3339, naive_utc};
 use super::plan::{Child, Declared, Node};
 use super::reference::scalar;
 use super::scan::{enter, Scanner, Step};
+use patches::Normalization;
 
 /// The walk gave up: use the reference path for this record.
 #[derive(Debug, PartialEq, Eq)]
@@ -176,6 +177,15 @@ impl<'a> Walker<'a> {
                     serde_json::from_str::<String>(raw).map_err(|_| Fallback)?
                 } else {
                     let inner = self.text.get(i + 1..end - 1).ok_or(Fallback)?;
+                    if dt.is_none() && action == Some(Normalization::DatetimeToDate) {
+                        // A declared `datetime_to_date` alone (faker's
+                        // users/created_at): what `scalar` gives, without
+                        // building values.
+                        if let Some(date) = date_of_datetime(inner) {
+                            self.replace_str(i, end, date);
+                        }
+                        return Ok(end);
+                    }
                     if action.is_none() {
                         if is_strict_rfc3339(inner) {
                             // The common case: already RFC 3339, nothing to do.
