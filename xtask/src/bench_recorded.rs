@@ -105,12 +105,15 @@ pub(crate) fn open_from_fixture(
         &fake,
         format!(
             "#!/bin/sh\n# written by cargo xtask bench: {name}'s recorded discover\nexec cat {}\n",
-            discover.display()
+            shell_words::quote(&discover.display().to_string())
         ),
     )?;
     let discovered = exchange(
         bin,
-        &format!("/bin/sh {}", fake.display()),
+        &format!(
+            "/bin/sh {}",
+            shell_words::quote(&fake.display().to_string())
+        ),
         &[json!({"discover": {"connectorType": "IMAGE", "config": config}})],
     )?;
     let bindings = discovered
@@ -173,12 +176,15 @@ pub fn recorded(
         &wrapper,
         format!(
             "#!/bin/sh\n# written by cargo xtask bench: {name}'s connector, its stdout copied\n{entrypoint} \"$@\" | tee {}\n",
-            recording.display()
+            shell_words::quote(&recording.display().to_string())
         ),
     )?;
     let captured = exchange(
         bin,
-        &format!("/bin/sh {}", wrapper.display()),
+        &format!(
+            "/bin/sh {}",
+            shell_words::quote(&wrapper.display().to_string())
+        ),
         std::slice::from_ref(&open),
     )?;
     let documents = captured

@@ -312,9 +312,8 @@ impl Node {
         work || self.props.iter().any(|(_, n)| !n.is_empty())
     }
 
-    /// The node of listed property `name`, added when new. Constant time
-    /// however many there are (a sorted insert made the open of a 10x
-    /// schema take milliseconds, `cargo xtask bench`).
+    /// The node of listed property `name`, added (at the end) when new: a
+    /// lookup by hash past [`SCAN_MAX`] properties, no sorted insert.
     fn prop(&mut self, name: &str) -> &mut Node {
         let i = match self.find(name) {
             Some(i) => i,

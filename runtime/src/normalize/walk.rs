@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::datetime::{date_of_datetime, is_strict_rfc3339, naive_utc};
+use super::datetime::{date_of_datetime, is_naive, is_strict_rfc3339};
 use super::plan::{Child, Declared, Node};
 use super::reference::scalar;
 use super::scan::{enter, Scanner, Step};
@@ -149,6 +149,19 @@ impl<'a> Walker<'a> {
         self.copied = end;
     }
 
+    /// [`Walker::replace_str`] with `naive_utc(naive)`: `T` at byte 10,
+    /// `Z` appended.
+    fn replace_naive(&mut self, start: usize, end: usize, naive: &str) {
+        self.changed = true;
+        self.out.extend_from_slice(&self.src[self.copied..start]);
+        self.out.push(b'"');
+        self.out.extend_from_slice(&naive.as_bytes()[..10]);
+        self.out.push(b'T');
+        self.out.extend_from_slice(&naive.as_bytes()[11..]);
+        self.out.extend_from_slice(b"Z\"");
+        self.copied = end;
+    }
+
     fn ws(&self, i: usize) -> usize {
         self.scan.ws(i)
     }
@@ -191,10 +204,11 @@ impl<'a> Walker<'a> {
                             // The common case: already RFC 3339, nothing to do.
                             return Ok(end);
                         }
-                        if let Some(utc) = naive_utc(inner) {
-                            // The next most common: a naive date-time (what
-                            // `scalar` gives too, without building values).
-                            self.replace_str(i, end, &utc);
+                        if is_naive(inner) {
+                            // The next most common: a naive date-time, which
+                            // becomes `naive_utc(inner)` (what `scalar` gives
+                            // too), written without building values.
+                            self.replace_naive(i, end, inner);
                             return Ok(end);
                         }
                     }
