@@ -110,7 +110,7 @@ pub(crate) fn bench_config(dir: &Path) -> anyhow::Result<Value> {
 }
 
 /// The open request capturing `streams` (their write schemas as discover
-/// gives them, optionally transformed).
+/// gives them without patches, optionally transformed).
 pub(crate) fn open_request(
     streams: &[Value],
     config: &Value,
@@ -118,18 +118,15 @@ pub(crate) fn open_request(
 ) -> anyhow::Result<String> {
     let mut bindings = Vec::new();
     for stream in streams {
-        let Some(b) =
+        let Some(mut b) =
             patches::apply::discovered_binding(stream, &patches::Connector::EMPTY.streams)?
         else {
             continue;
         };
-        bindings.push(json!({
-            "resourceConfig": b["resourceConfig"],
-            "collection": {"name": format!("bench/{}", b["recommendedName"].as_str().unwrap_or("x")),
-                           "writeSchema": schema(&b["documentSchema"]), "key": b["key"]},
-        }));
+        b["documentSchema"] = schema(&b["documentSchema"]);
+        bindings.push(b);
     }
-    let open = json!({"open": {"capture": {"name": "bench/replay", "config": config, "bindings": bindings}}});
+    let open = crate::bench_recorded::open_of("replay", config, &bindings);
     Ok(format!("{open}\n"))
 }
 
