@@ -131,7 +131,10 @@ fn a_pipe_on_stdout_is_enlarged_to_one_mib() {
     let after = unsafe { libc::fcntl(stdout.as_raw_fd(), libc::F_GETPIPE_SZ) };
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
-    assert_eq!(before, 64 * 1024, "Linux's default pipe size");
+    assert!(
+        before < 1 << 20,
+        "the pipe started smaller ({before} bytes)"
+    );
     assert_eq!(
         after,
         1 << 20,
