@@ -368,6 +368,23 @@ pub fn discovered_binding(
 
     let resource = Value::Object(resource);
     let path = resource_path(&resource)?;
+    // What Flow's discover merge reads of a binding (estuary/flow
+    // `go/protocols/capture/capture.proto`, `Response.Discovered.Binding`),
+    // and what we leave out, with the reason:
+    // - `resourcePath`: the agent now computes each binding's path itself from
+    //   the spec's `resourcePathPointers` (its `update_capture_bindings`
+    //   indexes bindings by them); the field is still in the proto and Flow
+    //   accepts it, and it is the same path, so it stays.
+    // - `x-infer-schema` in the document schema: left out. Estuary's own
+    //   Airbyte shim has that line commented out (estuary/connectors
+    //   `estuary-cdk/estuary_cdk/shim_airbyte_cdk.py`), and Flow's agent no
+    //   longer reads it ("The x-infer-schema annotation used to be relevant,
+    //   but no longer is", its evolution test fixtures): read-schema
+    //   inference is Flow's default for every collection.
+    // - the shim's synthesized `/_meta/row_id` key for keyless full-refresh
+    //   streams: left out (our documents carry no `_meta/row_id`); such a
+    //   stream is discovered with an empty key, and a `.pk.json` patch
+    //   gives it one.
     Ok(Some(json!({
         "recommendedName": recommended_name(name),
         "resourceConfig": resource,

@@ -51,7 +51,7 @@ where
 
     let mut bindings = Vec::with_capacity(open.capture.bindings.len());
     let mut streams = Vec::with_capacity(open.capture.bindings.len());
-    let mut descriptors = Vec::with_capacity(open.capture.bindings.len());
+    let mut state_bindings = Vec::with_capacity(open.capture.bindings.len());
     // Bindings taken by value: their schemas move into the catalog (the
     // clones took 1.5-2 ms of the 16 ms open of `cargo xtask bench`'s 10x
     // schema).
@@ -108,7 +108,28 @@ where
         configured.insert("destination_sync_mode".into(), json!("append"));
         configured.insert("primary_key".into(), json!(primary_key));
         streams.push(Value::Object(configured));
-        descriptors.push((namespace.map(str::to_string), stream.to_string()));
+        // Flow sends each binding's `stateKey`; an older Flow did not: then
+        // it is derived as Flow derives it (`state::state_key`), from the
+        // resource path it sent or the one our spec's pointers give.
+        let state_key = if b.state_key.is_empty() {
+            let path = if b.resource_path.is_empty() {
+                namespace
+                    .into_iter()
+                    .chain([stream])
+                    .map(str::to_string)
+                    .collect()
+            } else {
+                std::mem::take(&mut b.resource_path)
+            };
+            state::state_key(&path, b.backfill)
+        } else {
+            std::mem::take(&mut b.state_key)
+        };
+        state_bindings.push(state::StateBinding {
+            namespace: namespace.map(str::to_string),
+            stream: stream.to_string(),
+            state_key: state_key.clone(),
+        });
         let prefix = if i == 0 {
             br#"{"captured":{"doc":"#.to_vec()
         } else {
@@ -121,6 +142,7 @@ where
             noop,
             prefix,
             unique_stream: false,
+            state_key,
         });
     }
     mark_unique(&mut bindings);
@@ -137,8 +159,8 @@ where
     let catalog = Value::Object(catalog);
 
     let flow_state = open.state.unwrap_or(Value::Null);
-    let connector_state =
-        state::connector_state(&flow_state, &descriptors, opts.force_per_stream_state);
+    let resume = state::resume(&flow_state, &state_bindings, opts.force_per_stream_state);
+    let connector_state = resume.connector_state;
 
     let dir = Workdir::new()?;
     let config_path = dir.write("config.json", &config)?;
@@ -157,12 +179,21 @@ where
     }
     tracing::info!(
         bindings = bindings.len(),
-        resumed = connector_state.is_some(),
+        resumed = bindings.len() - resume.fresh.len(),
+        from_the_start = resume.fresh.len(),
         "starting the capture"
     );
     let mut process = connector::spawn(connector, opts, "read", &args)?;
 
     protocol::write_line(out, br#"{"opened":{}}"#).await?;
+    // The state's first checkpoint: STREAM states of the layout before
+    // `stateKey`s moved under them, states of bindings no longer in the open
+    // removed (`crate::state::resume`). It carries no documents.
+    let first_checkpoint = resume.first_checkpoint.is_some();
+    if let Some(patch) = &resume.first_checkpoint {
+        let line = json!({"checkpoint": {"state": {"updated": patch, "mergePatch": true}}});
+        protocol::write_line(out, line.to_string().as_bytes()).await?;
+    }
     out.flush().await.map_err(Error::stdout)?;
 
     let capture = async {
@@ -177,7 +208,7 @@ where
         let mut helper = Helper::start(bindings.clone());
         let mut tr = Translator::default();
         let mut input: Vec<u8> = Vec::with_capacity(BATCH_SIZE + READ_SIZE);
-        let (mut pending, mut records, mut checkpoints) = (false, 0u64, 0u64);
+        let (mut pending, mut records, mut checkpoints) = (false, 0u64, first_checkpoint as u64);
         let mut eof = false;
         while !eof {
             eof = fill(&mut process, &mut input, true).await?;

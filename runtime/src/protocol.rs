@@ -106,8 +106,18 @@ pub struct Capture {
 pub struct CaptureBinding {
     #[serde(default)]
     pub resource_config: Value,
+    /// The resource path Flow computed with our `resourcePathPointers`.
+    #[serde(default)]
+    pub resource_path: Vec<String>,
     #[serde(default)]
     pub collection: Collection,
+    /// Bumped by Flow when the user asks for the binding to be read again.
+    #[serde(default)]
+    pub backfill: u32,
+    /// The key of the binding's state: its resource path, percent-encoded,
+    /// with `.v<backfill>` (see `crate::state`). Empty from an older Flow.
+    #[serde(default)]
+    pub state_key: String,
 }
 
 #[derive(Debug, Default, Deserialize)]

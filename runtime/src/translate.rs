@@ -32,6 +32,17 @@ pub struct Binding {
     /// No other binding has this stream name (set by [`mark_unique`]): the
     /// fast line decoder may pick it before seeing the record's namespace.
     pub unique_stream: bool,
+    /// Flow's `stateKey` of the binding: the key of its state in checkpoints.
+    pub state_key: String,
+}
+
+impl state::Keys for [Binding] {
+    fn state_key(&self, namespace: Option<&str>, name: &str) -> Option<&str> {
+        find_binding(self, 0, name, namespace).map(|i| self[i].state_key.as_str())
+    }
+    fn state_keys(&self) -> Vec<&str> {
+        self.iter().map(|b| b.state_key.as_str()).collect()
+    }
 }
 
 pub fn mark_unique(bindings: &mut [Binding]) {
@@ -134,7 +145,9 @@ impl Translator {
                 };
                 let msg: Value = serde_json::from_str(raw.get())
                     .map_err(|e| Error::Request(format!("STATE message is not JSON: {e}")))?;
-                let cp = state::checkpoint(&msg)?;
+                let Some(cp) = state::checkpoint(&msg, bindings)? else {
+                    continue;
+                };
                 let out = &mut self.output;
                 out.extend_from_slice(br#"{"checkpoint":{"state":{"updated":"#);
                 serde_json::to_writer(&mut *out, &cp.updated).expect("a Value always serializes");
@@ -341,6 +354,7 @@ pub fn translate_for_fuzzing(
                 normalizer,
                 prefix: format!(r#"{{"captured":{{"binding":{i},"doc":"#).into_bytes(),
                 unique_stream: false,
+                state_key: stream.to_string(),
             }
         })
         .collect();

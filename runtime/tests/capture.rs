@@ -184,15 +184,21 @@ echo '{"type":"STATE","state":{"type":"LEGACY","data":{"s":{"cursor":2}},"merge"
     );
     let run = run_with(&fake, &open);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // The data verbatim with its merge flag, plus the state keys of the
+    // bindings it was written for (`runtime::state`, LEGACY).
     let cps = run.of("checkpoint");
-    assert_eq!(*cps[0], json!({"state": {"updated": {"s": {"cursor": 1}}}}));
+    assert_eq!(
+        *cps[0],
+        json!({"state": {"updated": {"s": {"cursor": 1}, "_atf_state_keys": {"s": true}}}})
+    );
     assert_eq!(
         *cps[1],
-        json!({"state": {"updated": {"s": {"cursor": 2}}, "mergePatch": true}})
+        json!({"state": {"updated": {"s": {"cursor": 2}, "_atf_state_keys": {"s": true}}, "mergePatch": true}})
     );
+    let mut state = json!({});
+    reduce(&mut state, &cps);
 
-    // Resume hands the legacy state back verbatim...
-    let state = json!({"s": {"cursor": 2}});
+    // Resume hands the legacy state back verbatim, without the keys...
     let run2 = run_with(
         &reader(dir.path(), ""),
         &open_request(
@@ -202,19 +208,25 @@ echo '{"type":"STATE","state":{"type":"LEGACY","data":{"s":{"cursor":2}},"merge"
         ),
     );
     assert_eq!(run2.code, 0, "{}", run2.stderr);
+    assert!(run2.of("checkpoint").is_empty(), "nothing to tidy");
     let seen: Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("state-seen.json")).unwrap())
             .unwrap();
-    assert_eq!(seen, state);
+    assert_eq!(seen, json!({"s": {"cursor": 2}}));
 
-    // ...or as a per-stream list when the connector says it wants that.
+    // ...or as a per-stream list when the connector says it wants that, its
+    // entry moved under the binding's state key by the first checkpoint.
     let run3 = common::run(
         &[
             "--connector-entrypoint",
             reader(dir.path(), "").to_str().unwrap(),
         ],
         &[("AIRBYTE_TO_FLOW_STATE_FORMAT", "per_stream")],
-        &open_request(json!({}), &[("s", json!({}), vec!["/id"])], Some(state)),
+        &open_request(
+            json!({}),
+            &[("s", json!({}), vec!["/id"])],
+            Some(state.clone()),
+        ),
     );
     assert_eq!(run3.code, 0, "{}", run3.stderr);
     let seen: Value =
@@ -224,6 +236,13 @@ echo '{"type":"STATE","state":{"type":"LEGACY","data":{"s":{"cursor":2}},"merge"
         seen,
         json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "s"}, "stream_state": {"cursor": 2}}}])
     );
+    assert_eq!(
+        run3.responses[1],
+        json!({"checkpoint": {"state": {"updated": {
+        "s": null, "_atf_state_keys": null, "bindingStateV1": {"s": {"cursor": 2}}}, "mergePatch": true}}})
+    );
+    reduce(&mut state, &run3.of("checkpoint"));
+    assert_eq!(state, json!({"bindingStateV1": {"s": {"cursor": 2}}}));
 }
 
 #[test]

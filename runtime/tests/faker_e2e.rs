@@ -178,9 +178,10 @@ fn faker_stateful_resume_resends_nothing() {
     for (name, st) in &last {
         assert!(st.get("updated_at").is_some(), "{name}: {st}");
     }
-    // And it is what Flow persisted, nothing more: the stream states of the reduction.
+    // And it is what Flow persisted, nothing more: the states of the
+    // reduction, one per binding under its `stateKey` (the stream's name).
     for (name, st) in &last {
-        assert_eq!(&state[name], st, "{name}");
+        assert_eq!(&state["bindingStateV1"][name], st, "{name}");
     }
     assert!(!second.of("checkpoint").is_empty());
 }

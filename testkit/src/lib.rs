@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod docker;
+pub mod flow;
 pub mod standin;
 
 /// The workspace root.
@@ -160,7 +161,8 @@ pub struct Exchange {
 
 /// Spawns `cmd` (stdin, stdout and stderr piped), writes each request as one
 /// line on its stdin, closes it, and waits. Panics, quoting the line, when
-/// stdout carries anything but JSON lines (stdout is protocol only).
+/// stdout carries anything but Flow capture responses (stdout is protocol
+/// only), each decoded strictly by [`flow::Response::decode`].
 pub fn exchange(cmd: &mut std::process::Command, requests: &[serde_json::Value]) -> Exchange {
     use std::io::Write;
     use std::process::Stdio;
@@ -180,6 +182,9 @@ pub fn exchange(cmd: &mut std::process::Command, requests: &[serde_json::Value])
     let messages = stdout
         .lines()
         .map(|l| {
+            // Every line decodes as Flow's runtime decodes it (unknown
+            // fields refused): `flow::Response`.
+            flow::Response::decode(l).unwrap_or_else(|e| panic!("stdout: {e}"));
             serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}"))
         })
         .collect();

@@ -195,20 +195,20 @@ fn github_spec_discover_validate_capture_resume_and_failures() {
         (i_max, c_max),
         ("2025-03-13T09:17:00Z", "2025-03-04T18:15:00Z")
     );
-    assert_eq!(state["_atf_state_format"], "STREAM", "{state}");
+    let states = binding_states(&state);
     assert_eq!(
-        state["issues"]["states"],
+        states["issues"]["states"],
         json!([{"partition": {"repository": "acme/widgets"}, "cursor": {"updated_at": i_max}}]),
         "{state}"
     );
     assert_eq!(
-        state["commits"]["states"],
+        states["commits"]["states"],
         json!([{"partition": {"branch": "main", "parent_slice": {"repository": "acme/widgets"}},
                 "cursor": {"created_at": c_max}}]),
         "{state}"
     );
-    assert_eq!(state["issues"]["state"], json!({"updated_at": i_max}));
-    assert_eq!(state["commits"]["state"], json!({"created_at": c_max}));
+    assert_eq!(states["issues"]["state"], json!({"updated_at": i_max}));
+    assert_eq!(states["commits"]["state"], json!({"created_at": c_max}));
 
     // resume: the mock sees the state's filter; only boundary and new
     // records come out.
@@ -232,7 +232,10 @@ fn github_spec_discover_validate_capture_resume_and_failures() {
     );
     let state2 = reduce(&state, &second);
     assert_eq!(
-        (&state2["issues"]["state"], &state2["commits"]["state"]),
+        (
+            &binding_states(&state2)["issues"]["state"],
+            &binding_states(&state2)["commits"]["state"],
+        ),
         (
             &json!({"updated_at": "2025-06-01T10:00:01Z"}),
             &json!({"created_at": "2025-06-02T09:00:01Z"})
@@ -258,7 +261,7 @@ fn github_spec_discover_validate_capture_resume_and_failures() {
                         "cursor": {"created_at": "2025-01-01T00:00:00Z"}}]);
     let later = checkpoints_after_last_document(&failed, 1);
     for c in &later {
-        let commits = &c["state"]["updated"]["commits"];
+        let commits = &c["state"]["updated"]["bindingStateV1"]["commits"];
         assert!(
             commits.is_null() || commits["states"] == start,
             "a checkpoint after the last good commit moves commits on: {c}"
@@ -266,11 +269,15 @@ fn github_spec_discover_validate_capture_resume_and_failures() {
     }
     let state3 = reduce(&json!({}), &failed);
     assert_eq!(
-        state3["issues"]["state"],
+        binding_states(&state3)["issues"]["state"],
         json!({"updated_at": i_max}),
         "{state3}"
     );
-    assert_eq!(state3["commits"]["states"], start, "{state3}");
+    assert_eq!(
+        binding_states(&state3)["commits"]["states"],
+        start,
+        "{state3}"
+    );
     assert!(
         !state3.to_string().contains(c_max),
         "no commit cursor progress after a failed read: {state3}"

@@ -181,8 +181,8 @@ fn harvest_spec_discover_validate_capture_resume_and_failures() {
     let (c_max, e_max) = (max_updated(&docs[0]), max_updated(&docs[1]));
     assert_eq!(
         state,
-        json!({"_atf_state_format": "STREAM",
-               "clients": {"updated_at": c_max}, "time_entries": {"updated_at": e_max}})
+        json!({"bindingStateV1": {
+               "clients": {"updated_at": c_max}, "time_entries": {"updated_at": e_max}}})
     );
 
     // resume: the mock sees the state's filter; only boundary and new
@@ -211,9 +211,9 @@ fn harvest_spec_discover_validate_capture_resume_and_failures() {
     let state2 = reduce(&state, &second);
     assert_eq!(
         state2,
-        json!({"_atf_state_format": "STREAM",
+        json!({"bindingStateV1": {
                "clients": {"updated_at": "2025-07-01T12:00:01Z"},
-               "time_entries": {"updated_at": "2025-07-01T12:00:02Z"}})
+               "time_entries": {"updated_at": "2025-07-01T12:00:02Z"}}})
     );
 
     // dies mid-read: time_entries answers 500 after its first page until the
@@ -232,7 +232,7 @@ fn harvest_spec_discover_validate_capture_resume_and_failures() {
     );
     assert_eq!(
         reduce(&json!({}), &failed),
-        json!({"_atf_state_format": "STREAM", "clients": {"updated_at": c_max}}),
+        json!({"bindingStateV1": {"clients": {"updated_at": c_max}}}),
         "clients has its state, time_entries none after a failed read"
     );
     let server_errors = answers(&t.mock, "time_entries", 500);

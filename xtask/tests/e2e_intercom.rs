@@ -251,9 +251,9 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
     assert!(co_last < max_updated(&docs[1]), "the data is not sorted");
     assert_eq!(
         state,
-        json!({"_atf_state_format": "STREAM",
+        json!({"bindingStateV1": {
                "contacts": {"updated_at": c_max}, "companies": {"updated_at": co_last},
-               "conversations": {"updated_at": v_max}})
+               "conversations": {"updated_at": v_max}}})
     );
 
     // resume: the mock sees the state's filter; only boundary and new
@@ -314,11 +314,11 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
     let prior = |v: i64| json!({"updated_at": v, "prior_state": {"updated_at": v}});
     assert_eq!(
         state2,
-        json!({"_atf_state_format": "STREAM",
+        json!({"bindingStateV1": {
                "contacts": {"updated_at": c_max + 3601, "prior_state": prior(c_max)},
                "companies": {"updated_at": docs2[1].last().unwrap()["updated_at"],
                              "prior_state": prior(co_last)},
-               "conversations": {"updated_at": v_max + 7202, "prior_state": prior(v_max)}})
+               "conversations": {"updated_at": v_max + 7202, "prior_state": prior(v_max)}}})
     );
 
     // dies mid-read: conversations answers 500 after its first page until
@@ -340,8 +340,8 @@ fn intercom_spec_discover_validate_capture_resume_and_failures() {
     );
     assert_eq!(
         reduce(&json!({}), &failed),
-        json!({"_atf_state_format": "STREAM", "contacts": {"updated_at": c_max},
-               "companies": {"updated_at": co_last}}),
+        json!({"bindingStateV1": {"contacts": {"updated_at": c_max},
+               "companies": {"updated_at": co_last}}}),
         "contacts and companies have their state, conversations none after a failed read"
     );
     let server_errors = answers(&t.mock, "conversations", 500);

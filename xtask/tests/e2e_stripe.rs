@@ -78,11 +78,10 @@ fn ids(docs: &[Value]) -> Vec<&str> {
 }
 
 /// The cursor `field` of `stream` in a reduced Flow state: the runtime's
-/// STREAM layout (`{"_atf_state_format": "STREAM", stream: state}`,
-/// runtime/src/state.rs), the cdk's state a string of Unix seconds.
+/// state per binding (`{"bindingStateV1": {stateKey: state}}`,
+/// runtime/src/state), the cdk's state a string of Unix seconds.
 fn cursor(state: &Value, stream: &str, field: &str) -> i64 {
-    assert_eq!(state["_atf_state_format"], "STREAM", "{state}");
-    let value = &state[stream][field];
+    let value = &binding_states(state)[stream][field];
     value
         .as_str()
         .and_then(|s| s.parse().ok())

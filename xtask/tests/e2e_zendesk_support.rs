@@ -224,8 +224,8 @@ fn zendesk_support_spec_discover_validate_capture_resume_and_failures() {
         );
         assert_eq!(
             state,
-            json!({"_atf_state_format": "STREAM",
-               "users": {"updated_at": u_max}, "organizations": {"updated_at": o_max}})
+            json!({"bindingStateV1": {
+               "users": {"updated_at": u_max}, "organizations": {"updated_at": o_max}}})
         );
 
         // resume: the mock sees the state's filter; only boundary and new
@@ -269,8 +269,8 @@ fn zendesk_support_spec_discover_validate_capture_resume_and_failures() {
         let state2 = reduce(&state, &second);
         assert_eq!(
             (
-                &state2["users"]["updated_at"],
-                &state2["organizations"]["updated_at"]
+                &binding_states(&state2)["users"]["updated_at"],
+                &binding_states(&state2)["organizations"]["updated_at"]
             ),
             (
                 &json!(unix(max_updated(&docs2[0])).to_string()),
@@ -300,8 +300,8 @@ fn zendesk_support_spec_discover_validate_capture_resume_and_failures() {
         let state3 = reduce(&json!({}), &failed);
         assert_eq!(
             state3,
-            json!({"_atf_state_format": "STREAM", "users": {"updated_at": u_max},
-               "organizations": {"updated_at": START}})
+            json!({"bindingStateV1": {"users": {"updated_at": u_max},
+               "organizations": {"updated_at": START}}})
         );
         eprintln!(
             "source-zendesk-support end to end: {:.1} s, {} organizations 500s",

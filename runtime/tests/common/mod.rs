@@ -104,6 +104,8 @@ pub fn run(args: &[&str], envs: &[(&str, &str)], stdin: &str) -> Run {
                 RESPONSES.contains(&key.as_str()),
                 "stdout carries only protocol responses, got {l}"
             );
+            // And each decodes as Flow's runtime decodes it.
+            testkit::flow::Response::decode(l).unwrap_or_else(|e| panic!("stdout: {e}"));
             v
         })
         .collect();

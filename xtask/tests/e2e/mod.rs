@@ -49,7 +49,7 @@ fn xtask(args: &[&str]) -> std::process::Output {
 }
 
 /// The last line of stdout of a successful `cargo xtask <args>`.
-fn last_line(args: &[&str]) -> String {
+pub fn last_line(args: &[&str]) -> String {
     let started = Instant::now();
     let out = xtask(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -166,6 +166,17 @@ impl E2e {
         self.open_with(&self.mock, config, bindings, state)
     }
 
+    /// An `open` of bindings as Flow sends them ([`open_binding`]).
+    pub fn open_bindings(
+        &self,
+        config: &Value,
+        bindings: Vec<Value>,
+        state: Option<&Value>,
+    ) -> Run {
+        let open = open_of(&self.name, config, bindings, state);
+        self.run(&self.entrypoint, &[open])
+    }
+
     /// [`E2e::open`] against `mock`.
     pub fn open_with(
         &self,
@@ -241,24 +252,20 @@ pub fn violations(bindings: &[Value], docs: &[Vec<Value>]) -> Vec<String> {
 }
 
 /// Flow's `open` of the capture `acmeCo/<name>` with `bindings` (as
-/// discovered), from `state` when given.
+/// discovered, never backfilled), from `state` when given.
 pub fn open_request(
     name: &str,
     config: &Value,
     bindings: &[Value],
     state: Option<&Value>,
 ) -> Value {
-    let bindings: Vec<Value> = bindings
-        .iter()
-        .map(|b| {
-            json!({
-                "resourceConfig": b["resourceConfig"],
-                "resourcePath": b["resourcePath"],
-                "collection": {"name": format!("acmeCo/{}", b["recommendedName"].as_str().unwrap()),
-                               "writeSchema": b["documentSchema"], "key": b["key"]},
-            })
-        })
-        .collect();
+    let bindings: Vec<Value> = bindings.iter().map(|b| open_binding(b, 0)).collect();
+    open_of(name, config, bindings, state)
+}
+
+/// Flow's `open` of the capture `acmeCo/<name>` with `bindings` as Flow
+/// sends them (see [`open_binding`]).
+pub fn open_of(name: &str, config: &Value, bindings: Vec<Value>, state: Option<&Value>) -> Value {
     json!({"open": {
         "capture": {"name": format!("acmeCo/{name}"), "connectorType": "IMAGE",
                     "config": config, "bindings": bindings},
@@ -268,12 +275,62 @@ pub fn open_request(
     }})
 }
 
+/// One binding of an `open`, as Flow's runtime sends it
+/// (`flow.CaptureSpec.Binding`): the discovered binding `b`'s resource, its
+/// resource path, its collection, its backfill counter, and the `stateKey`
+/// Flow derives from them.
+pub fn open_binding(b: &Value, backfill: u32) -> Value {
+    let path: Vec<&str> = b["resourcePath"]
+        .as_array()
+        .expect("a discovered binding has a resourcePath")
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    json!({
+        "resourceConfig": b["resourceConfig"],
+        "resourcePath": path,
+        "collection": {"name": format!("acmeCo/{}", b["recommendedName"].as_str().unwrap()),
+                       "writeSchema": b["documentSchema"], "key": b["key"]},
+        "backfill": backfill,
+        "stateKey": state_key(&path, backfill),
+    })
+}
+
+/// Flow's `stateKey` (estuary/flow `assemble::encode_state_key`) for the
+/// plain resource paths of the shipped connectors (letters, digits, `_`
+/// and `-` only, so only the `/` between components is percent-encoded).
+pub fn state_key(path: &[&str], backfill: u32) -> String {
+    for p in path {
+        assert!(
+            p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+            "resource path component {p:?} needs Flow's full encoding"
+        );
+    }
+    let key = path.join("%2F");
+    if backfill == 0 {
+        key
+    } else {
+        format!("{key}.v{backfill}")
+    }
+}
+
 /// Reduces the run's checkpoints as Flow does (RFC 7396 merge when
 /// `mergePatch`, else replace), starting from `state`.
 pub fn reduce(state: &Value, run: &Run) -> Value {
     let mut state = state.clone();
     testkit::reduce(&mut state, &run.of("checkpoint"));
     state
+}
+
+/// The per-binding states of a reduced Flow state (`{"bindingStateV1":
+/// {"<stateKey>": state}}`, `runtime/src/state`), asserting that nothing
+/// else is at its top level. A stream's state key is its name here (its
+/// resource path, never backfilled).
+pub fn binding_states(state: &Value) -> &Value {
+    let top: Vec<&String> = state.as_object().expect("a state object").keys().collect();
+    assert_eq!(top, ["bindingStateV1"], "{state}");
+    &state["bindingStateV1"]
 }
 
 /// Pages the mock served for `route` (answers with status 200).
