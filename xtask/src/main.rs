@@ -12,6 +12,7 @@ mod fuzz;
 mod progress;
 mod provision;
 mod setup;
+mod tool;
 mod workflow;
 
 #[derive(Parser)]

@@ -234,8 +234,17 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         return demo_mock(name);
     }
     eprintln!("demo: setup: the pinned faker connector (a Python venv under .venvs/)");
-    setup_defaults()?;
     let root = crate::workspace_root();
+    // Only what the demo runs: faker 7.2.1 (not the older faker the tests
+    // also drive, nor the shipped connectors' venvs `setup` provisions).
+    install(
+        &root,
+        &VENVS[0],
+        &SetupArgs {
+            force: false,
+            python: std::env::var("ATF_PYTHON").unwrap_or_else(|_| "python3".into()),
+        },
+    )?;
     // Cargo's target folder, like every output ($CARGO_TARGET_DIR when set).
     let work = crate::workflow::target_dir().join("demo");
     std::fs::create_dir_all(&work)?;

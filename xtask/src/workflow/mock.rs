@@ -6,15 +6,21 @@
 //! The mock's environment (proxy, CA trust) is set on this process, so the
 //! connector binary inherits it and passes it to the Airbyte connector.
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
 
-/// A mock served for one command.
+/// A mock served for one command, by the `mockapi` binary (`crate::tool`):
+/// its first stdout line says where it serves; it stops and lists the
+/// requests it answered when its stdin closes.
 pub struct MockRun {
-    mock: mockapi::MockApi,
+    child: Child,
+    stdout: BufReader<ChildStdout>,
     dir: std::path::PathBuf,
+    url: String,
     streams: Vec<String>,
     /// The variables the mock set on this process and what they were
     /// before, put back on drop: a later provision (pip) or cargo of the
@@ -30,26 +36,47 @@ const CONFIG: &str = "config.json";
 impl MockRun {
     pub fn start(connector_dir: &Path, scenarios: &[String]) -> anyhow::Result<MockRun> {
         let dir = connector_dir.join("tests/mock");
-        let loaded = mockapi::Loaded::read(&dir).with_context(|| {
-            format!(
-                "connector {} has no usable mock API: add tests/mock/mock.json (format: mockapi/src/spec.rs)",
+        if !dir.join("mock.json").is_file() {
+            bail!(
+                "connector {} has no mock API: add tests/mock/mock.json (format: mockapi/src/spec.rs)",
                 connector_dir.display()
-            )
-        })?;
-        let streams = loaded.spec.streams.clone();
-        let mock = mockapi::MockApi::from_loaded(loaded)?;
-        for s in scenarios {
-            mock.activate(s)?;
+            );
         }
+        let bin = crate::tool::MOCKAPI.path()?;
+        let mut cmd = Command::new(&bin);
+        cmd.arg(&dir);
+        for s in scenarios {
+            cmd.args(["--scenario", s]);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut hello = String::new();
+        stdout.read_line(&mut hello)?;
+        if hello.is_empty() {
+            let status = child.wait()?;
+            bail!(
+                "the mock API of {} did not start ({status}): its error is above; the format is in mockapi/src/spec.rs",
+                connector_dir.display()
+            );
+        }
+        let hello: Value = serde_json::from_str(&hello)
+            .with_context(|| format!("{} answered {hello:?}, not its JSON line", bin.display()))?;
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
         let mut saved_env = Vec::new();
-        for (k, v) in mock.env() {
-            saved_env.push((k.to_string(), std::env::var_os(&k)));
+        for pair in hello["env"].as_array().into_iter().flatten() {
+            let (k, v) = (text(&pair[0]), text(&pair[1]));
+            saved_env.push((k.clone(), std::env::var_os(&k)));
             std::env::set_var(k, v);
         }
         eprintln!(
             "mock: serving {} on {} (scenarios: {})",
             dir.display(),
-            mock.addr(),
+            text(&hello["addr"]),
             if scenarios.is_empty() {
                 "none".to_string()
             } else {
@@ -57,9 +84,16 @@ impl MockRun {
             }
         );
         Ok(MockRun {
-            mock,
+            child,
+            stdout,
             dir,
-            streams,
+            url: text(&hello["url"]),
+            streams: hello["streams"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(text)
+                .collect(),
             saved_env,
         })
     }
@@ -69,7 +103,7 @@ impl MockRun {
         let path = self.dir.join(CONFIG);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read the mock config {}: add it", path.display()))?;
-        let text = text.replace("{{mock_url}}", &self.mock.url());
+        let text = text.replace("{{mock_url}}", &self.url);
         serde_json::from_str(&text)
             .with_context(|| format!("mock config {} is not JSON: fix it", path.display()))
     }
@@ -96,31 +130,39 @@ impl MockRun {
         serde_json::json!({ "bindings": bindings })
     }
 
-    /// One line per request the mock answered.
-    pub fn report(&self) {
-        let log = self.mock.requests();
-        eprintln!("mock: {} request(s):", log.len());
-        for r in &log {
-            let query = mockapi::encode_query(&r.query);
+    /// Stops the mock and prints one line per request it answered.
+    pub fn report(mut self) -> anyhow::Result<()> {
+        drop(self.child.stdin.take());
+        let mut lines = Vec::new();
+        for line in (&mut self.stdout).lines() {
+            lines.push(serde_json::from_str::<Value>(&line?)?);
+        }
+        eprintln!("mock: {} request(s):", lines.len());
+        for r in &lines {
+            let query = r["query"].as_str().unwrap_or_default();
             eprintln!(
                 "  {} {}{}{} -> {} ({})",
-                r.method,
-                r.host,
-                r.path,
+                r["method"].as_str().unwrap_or_default(),
+                r["host"].as_str().unwrap_or_default(),
+                r["path"].as_str().unwrap_or_default(),
                 if query.is_empty() {
                     String::new()
                 } else {
                     format!("?{query}")
                 },
-                r.status,
-                r.route.as_deref().unwrap_or("no route")
+                r["status"],
+                r["route"].as_str().unwrap_or("no route")
             );
         }
+        Ok(())
     }
 }
 
 impl Drop for MockRun {
     fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
         for (k, old) in self.saved_env.drain(..).rev() {
             match old {
                 Some(v) => std::env::set_var(&k, v),

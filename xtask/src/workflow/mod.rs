@@ -14,7 +14,6 @@ use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
-mod check;
 mod ci;
 mod hint;
 mod logs;

@@ -1,7 +1,6 @@
 //! `spec`, `discover`, `capture`: build the connector binary and drive it
 //! with Flow capture requests, as `flowctl` would.
 
-use super::check::{self, Binding};
 use super::logs;
 use super::stub;
 use super::{read_json, write_json, Dirs, Hint};
@@ -355,11 +354,12 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
             Value::Array(p) if !p.is_empty() => Value::Array(p.clone()),
             _ => json!([stream]),
         };
-        checks.push(Binding::new(
-            name.clone(),
+        checks.push(Counted {
+            name: name.clone(),
             stream,
-            now["documentSchema"].clone(),
-        )?);
+            schema: now["documentSchema"].clone(),
+            documents: 0,
+        });
         bindings.push(json!({
             "resourceConfig": resource,
             "resourcePath": path,
@@ -447,7 +447,7 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
                         protocol_errors.push(format!("captured for unknown binding {i}"));
                         continue;
                     };
-                    check.check(&doc);
+                    check.documents += 1;
                     total += 1;
                     serde_json::to_writer(
                         &mut docs_out,
@@ -507,51 +507,50 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         progress(&checks, total, start.elapsed()),
         docs_path.display()
     );
-    if let Some(m) = &mock {
-        m.report();
+    if let Some(m) = mock {
+        m.report()?;
     }
     for line in protocol_errors.iter().take(5) {
         eprintln!("warning: not a protocol message on the binary's stdout: {line}");
     }
 
-    let mut violations = false;
-    if checks.iter().any(Binding::has_violations) {
-        violations = true;
-        let mut docs = check::read_documents(&docs_path)?;
-        for c in &checks {
-            if !c.has_violations() {
-                continue;
-            }
-            eprint!("\n{}", c.report());
-            let observed = docs.remove(&c.name).unwrap_or_default();
-            let Some(p) = c.propose(&connector_dir, &observed)? else {
-                continue;
-            };
-            let rel = p
-                .file
-                .strip_prefix(&connector_dir)
-                .unwrap_or(&p.file)
-                .display()
-                .to_string();
-            for path in &p.by_hand {
-                eprintln!(
-                    "  no automatic patch for schema location \"{path}\": edit {rel} by hand"
-                );
-            }
-            if args.write_patches {
-                write_json(&p.file, &p.content)?;
-                eprintln!("  wrote {}", p.file.display());
-            } else {
-                eprintln!(
-                    "  proposed {rel} (accepts every observed document of stream \"{}\"):",
-                    p.stream
-                );
-                for line in serde_json::to_string_pretty(&p.content)?.lines() {
-                    eprintln!("    {line}");
-                }
-            }
-        }
+    // The documents against their schemas: `doccheck` (its own binary, so
+    // xtask compiles no JSON Schema validator), reports and proposed patches
+    // on stderr.
+    let check_path = work.join("check-bindings.json");
+    let list: Vec<Value> = checks
+        .iter()
+        .map(|c| json!({"name": c.name, "stream": c.stream, "schema": c.schema}))
+        .collect();
+    write_json(&check_path, &Value::Array(list))?;
+    let mut doccheck = Command::new(crate::tool::DOCCHECK.path()?);
+    doccheck
+        .arg("--bindings")
+        .arg(&check_path)
+        .arg("--documents")
+        .arg(&docs_path)
+        .arg("--connector-dir")
+        .arg(&connector_dir);
+    if args.write_patches {
+        doccheck.arg("--write-patches");
     }
+    let out = doccheck
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run doccheck")?;
+    if !out.status.success() {
+        bail!(
+            "checking the documents failed ({}): its error is above",
+            out.status
+        );
+    }
+    let verdict: Value = serde_json::from_slice(&out.stdout).with_context(|| {
+        format!(
+            "doccheck answered {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })?;
+    let violations = verdict["violations"] == true;
     if let Some(f) = failure {
         bail!("the capture of {} failed: {f}", s.name);
     }
@@ -610,8 +609,16 @@ fn outcome(
     None
 }
 
+/// A binding being captured: what `doccheck` needs of it, and its count.
+struct Counted {
+    name: String,
+    stream: String,
+    schema: Value,
+    documents: u64,
+}
+
 /// `users 50, purchases 120 (170 documents, 85/s)`.
-fn progress(checks: &[Binding], total: u64, elapsed: Duration) -> String {
+fn progress(checks: &[Counted], total: u64, elapsed: Duration) -> String {
     let per: Vec<String> = checks
         .iter()
         .map(|c| format!("{} {}", c.name, c.documents))

@@ -170,10 +170,10 @@ impl Binding {
             .join(format!("{}.patch.json", self.stream));
         let wildcard = connector_dir.join("streams/*.patch.json");
         let mut content = if own.exists() {
-            super::read_json(&own)?
+            read_json(&own)?
         } else if wildcard.exists() {
             // An own file replaces the wildcard for this stream: start from it.
-            super::read_json(&wildcard)?
+            read_json(&wildcard)?
         } else {
             json!({})
         };
@@ -341,6 +341,17 @@ fn truncate(s: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}...", &s[..end])
+}
+
+fn read_json(path: &Path) -> anyhow::Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not valid JSON: fix its syntax and run again",
+            path.display()
+        )
+    })
 }
 
 /// Reads the documents file written by `capture`, grouped by binding name.

@@ -1,0 +1,82 @@
+//! `mockapi DIR [--scenario NAME]...`: serves the mock API of `DIR`
+//! (`DIR/mock.json`, format in `mockapi::spec`) as its own process, for
+//! `cargo xtask capture --mock` and `cargo xtask bench` (xtask stays free of
+//! the HTTPS stack; it builds this binary the first time it needs it).
+//!
+//! Protocol, one JSON object per line on stdout:
+//! 1. once serving: `{"url": .., "addr": .., "streams": [..], "env": [[name, value], ..]}`
+//!    (`MockApi::url`, the streams `mock.json` names, `MockApi::env`);
+//! 2. when stdin closes: each request the mock answered, in order
+//!    (`{"method","host","path","query","status","route"}`, the query
+//!    encoded), then the process exits 0.
+//!
+//! Errors (a bad `mock.json`, an unknown scenario) go to stderr, exit 1.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+fn main() {
+    if let Err(e) = serve() {
+        eprintln!("mockapi: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn serve() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut dir = None;
+    let mut scenarios = Vec::new();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--scenario" => scenarios.push(
+                args.next()
+                    .ok_or_else(|| anyhow::anyhow!("--scenario needs a name: --scenario NAME"))?,
+            ),
+            "-h" | "--help" => {
+                println!("usage: mockapi DIR [--scenario NAME]...\nserves DIR/mock.json until stdin closes, then prints the requests it answered");
+                return Ok(());
+            }
+            _ if dir.is_none() && !a.starts_with('-') => dir = Some(PathBuf::from(a)),
+            other => anyhow::bail!(
+                "unexpected argument {other:?}: usage: mockapi DIR [--scenario NAME]..."
+            ),
+        }
+    }
+    let dir = dir.ok_or_else(|| {
+        anyhow::anyhow!("no mock folder given: usage: mockapi DIR [--scenario NAME]...")
+    })?;
+    let loaded = mockapi::Loaded::read(&dir)?;
+    let streams = loaded.spec.streams.clone();
+    let mock = mockapi::MockApi::from_loaded(loaded)?;
+    for s in &scenarios {
+        mock.activate(s)?;
+    }
+    let hello = serde_json::json!({
+        "url": mock.url(),
+        "addr": mock.addr().to_string(),
+        "streams": streams,
+        "env": mock.env(),
+    });
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{hello}")?;
+    out.flush()?;
+    // Serve until stdin closes (the parent is done, or gone).
+    let mut sink = String::new();
+    let stdin = std::io::stdin();
+    while stdin.lock().read_line(&mut sink)? > 0 {
+        sink.clear();
+    }
+    for r in mock.requests() {
+        let line = serde_json::json!({
+            "method": r.method,
+            "host": r.host,
+            "path": r.path,
+            "query": mockapi::encode_query(&r.query),
+            "status": r.status,
+            "route": r.route,
+        });
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
