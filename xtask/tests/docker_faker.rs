@@ -239,7 +239,7 @@ fn faker_image_built_run_and_pushed_on_a_private_engine() {
     assert_eq!(list.len(), 1, "{given}");
     assert_eq!(list[0]["stream"]["stream_descriptor"]["name"], "users");
     assert_eq!(
-        list[0]["stream"]["stream_state"], state["users"],
+        list[0]["stream"]["stream_state"], state["bindingStateV1"]["users"],
         "what Flow persisted: {state}"
     );
     assert!(!second.of("checkpoint").is_empty());
