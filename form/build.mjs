@@ -1,5 +1,5 @@
 // Bundles the form preview into one self-contained HTML page template,
-// ../xtask/src/form_page.html (committed; embedded in xtask with include_str!).
+// form_page.html beside this file (committed; embedded in xtask with include_str!).
 // Run: `npm --prefix form ci && npm --prefix form run build`.
 // Reproducible: the same inputs give the same bytes (esbuild is deterministic;
 // nothing here reads the clock or the machine). The header records a SHA-256
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // ATF_FORM_OUT: write elsewhere (the reproducibility test builds twice).
-const out = process.env.ATF_FORM_OUT || join(here, '..', 'xtask', 'src', 'form_page.html');
+const out = process.env.ATF_FORM_OUT || join(here, 'form_page.html');
 
 /** SHA-256 over `path NUL bytes NUL` of each input, in sorted path order. */
 export function inputsHash() {

@@ -2,18 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
-mod bench;
-mod bench_measure;
-mod bench_recorded;
-mod bench_replay;
-mod build;
-mod form;
-mod fuzz;
-mod progress;
-mod provision;
-mod setup;
-mod tool;
-mod workflow;
+use xtask::maint::{bench, demo, fuzz, setup};
+use xtask::steps::{build, capture, create, discover, form, provision, ship, update};
 
 #[derive(Parser)]
 #[command(
@@ -38,25 +28,25 @@ enum Command {
     /// Set up, then run every test of the workspace (what CI runs)
     Test(setup::TestArgs),
     /// Run a demo capture against the real faker connector
-    Demo(setup::DemoArgs),
+    Demo(demo::DemoArgs),
     /// Whole-process benchmark of a connector binary against a `cat` pipeline
     Bench(bench::BenchArgs),
     /// Run the cargo-fuzz targets of fuzz/ (installs the pinned cargo-fuzz when missing)
     Fuzz(fuzz::FuzzArgs),
     /// Create connectors/source-NAME from the template
-    NewConnector(workflow::NewConnectorArgs),
+    NewConnector(create::NewConnectorArgs),
     /// Move a connector to a new upstream version
-    Bump(workflow::BumpArgs),
+    Bump(update::BumpArgs),
     /// Print a connector's Flow spec response (or only its config schema)
-    Spec(workflow::SpecArgs),
+    Spec(form::SpecArgs),
     /// Discover a connector's streams (writes a config stub first when there is no config)
-    Discover(workflow::DiscoverArgs),
+    Discover(discover::DiscoverArgs),
     /// Run a capture of the discovered catalog and check documents against their schemas
-    Capture(workflow::CaptureArgs),
+    Capture(capture::CaptureArgs),
     /// Print the connectors as a JSON build matrix for CI
-    CiMatrix(workflow::CiMatrixArgs),
+    CiMatrix(ship::CiMatrixArgs),
     /// Compare a connector with an upstream checkout, file by file
-    Pull(workflow::PullArgs),
+    Pull(update::PullArgs),
     /// Install a connector's upstream package into its cached venv; prints the entrypoint command last
     Provision(provision::ProvisionArgs),
     /// Write a connector's config form as one offline HTML page (or --check it)
@@ -71,16 +61,16 @@ fn main() -> std::process::ExitCode {
         Command::RecordSpec(a) => build::record_spec(a),
         Command::Setup(a) => setup::setup(a),
         Command::Test(a) => setup::test(a),
-        Command::Demo(a) => setup::demo(a),
+        Command::Demo(a) => demo::demo(a),
         Command::Bench(a) => bench::bench(a),
         Command::Fuzz(a) => fuzz::fuzz(a),
-        Command::NewConnector(a) => workflow::new_connector(a),
-        Command::Bump(a) => workflow::bump(a),
-        Command::Spec(a) => workflow::spec(a),
-        Command::Discover(a) => workflow::discover(a),
-        Command::Capture(a) => workflow::capture(a),
-        Command::CiMatrix(a) => workflow::ci_matrix(a),
-        Command::Pull(a) => workflow::pull(a),
+        Command::NewConnector(a) => create::new_connector(a),
+        Command::Bump(a) => update::bump(a),
+        Command::Spec(a) => form::spec(a),
+        Command::Discover(a) => discover::discover(a),
+        Command::Capture(a) => capture::capture(a),
+        Command::CiMatrix(a) => ship::ci_matrix(a),
+        Command::Pull(a) => update::pull(a),
         Command::Provision(a) => provision::provision_cmd(a),
         Command::Form(a) => form::form(a),
     };
@@ -91,12 +81,4 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-/// The workspace root (the folder holding the top-level Cargo.toml).
-pub fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
 }

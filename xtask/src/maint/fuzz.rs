@@ -43,7 +43,7 @@ pub struct FuzzArgs {
 }
 
 pub fn fuzz(args: FuzzArgs) -> anyhow::Result<()> {
-    let root = crate::workspace_root();
+    let root = crate::ground::workspace_root();
     let targets: Vec<&str> = match &args.target {
         Some(t) if TARGETS.contains(&t.as_str()) => vec![t.as_str()],
         Some(t) => bail!(

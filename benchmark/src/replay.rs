@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 /// Decompress a `.jsonl.gz` replay once into `dir`.
-pub(crate) fn decompress(gz: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
+pub fn decompress(gz: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let name = gz
         .file_name()
@@ -38,7 +38,7 @@ pub(crate) fn decompress(gz: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// `read` repeated until it holds at least 100k records.
-pub(crate) fn repeated(read: &Path, out_path: &Path) -> anyhow::Result<PathBuf> {
+pub fn repeated(read: &Path, out_path: &Path) -> anyhow::Result<PathBuf> {
     if !out_path.exists() {
         let text = std::fs::read_to_string(read)?;
         let per = text
@@ -61,7 +61,7 @@ pub(crate) fn repeated(read: &Path, out_path: &Path) -> anyhow::Result<PathBuf> 
 }
 
 /// The number of RECORD lines of a replay (any JSON spacing).
-pub(crate) fn records_in(file: &Path) -> anyhow::Result<u64> {
+pub fn records_in(file: &Path) -> anyhow::Result<u64> {
     let mut n = 0;
     for line in std::io::BufReader::new(std::fs::File::open(file)?).lines() {
         let line = line?;
@@ -75,10 +75,10 @@ pub(crate) fn records_in(file: &Path) -> anyhow::Result<u64> {
 }
 
 /// The size of the replays made here (the fixtures' 100k faker read is 90 MB).
-pub(crate) const REPLAY_BYTES: u64 = 90_000_000;
+pub const REPLAY_BYTES: u64 = 90_000_000;
 
 /// The streams of the CATALOG in a discover output.
-pub(crate) fn discovered_streams(discover: &Path) -> anyhow::Result<Vec<Value>> {
+pub fn discovered_streams(discover: &Path) -> anyhow::Result<Vec<Value>> {
     let text = std::fs::read_to_string(discover)
         .with_context(|| format!("reading {}", discover.display()))?;
     let catalog: Value = text
@@ -96,11 +96,11 @@ pub(crate) fn discovered_streams(discover: &Path) -> anyhow::Result<Vec<Value>> 
 /// find their values): the workflow's stub of its patched config schema, as
 /// `cargo xtask discover` writes it, with every default filled in, and
 /// `_atf_skip_interval`. The replay ignores it.
-pub(crate) fn bench_config(dir: &Path) -> anyhow::Result<Value> {
-    let loaded = crate::build::load(dir)?;
+pub fn bench_config(dir: &Path) -> anyhow::Result<Value> {
+    let loaded = xtask::ground::load(dir)?;
     let mut config = loaded
         .flow_spec
-        .map(|spec| crate::workflow::stub(&spec["configSchema"]).config)
+        .map(|spec| xtask::ground::stub::stub(&spec["configSchema"]).config)
         .unwrap_or_else(|| json!({}));
     // The process ends with the replay, not after `run_interval_minutes`.
     if let Some(c) = config.as_object_mut() {
@@ -111,7 +111,7 @@ pub(crate) fn bench_config(dir: &Path) -> anyhow::Result<Value> {
 
 /// The open request capturing `streams` (their write schemas as discover
 /// gives them without patches, optionally transformed).
-pub(crate) fn open_request(
+pub fn open_request(
     streams: &[Value],
     config: &Value,
     schema: impl Fn(&Value) -> Value,
@@ -126,13 +126,13 @@ pub(crate) fn open_request(
         b["documentSchema"] = schema(&b["documentSchema"]);
         bindings.push(b);
     }
-    let open = crate::bench_recorded::open_of("replay", config, &bindings);
+    let open = open_of("replay", config, &bindings);
     Ok(format!("{open}\n"))
 }
 
 /// The schema with every top-level property cloned nine times under other
 /// names (`name__1` ...): about 10x the size, the same records.
-pub(crate) fn tenfold(schema: &Value) -> Value {
+pub fn tenfold(schema: &Value) -> Value {
     let mut s = schema.clone();
     if let Some(Value::Object(props)) = s.get_mut("properties") {
         let originals: Vec<(String, Value)> =
@@ -147,7 +147,7 @@ pub(crate) fn tenfold(schema: &Value) -> Value {
 }
 
 /// A deterministic record generator following a JSON schema.
-pub(crate) struct Gen {
+pub struct Gen {
     state: u64,
     n: u64,
 }
@@ -225,7 +225,7 @@ impl Gen {
 /// A replay of records generated from the discovered schemas of `names` in
 /// `discover` (alternating streams, a STATE every 1000 records), about
 /// `bytes` long.
-pub(crate) fn nested_replay(streams: &[Value], out_path: &Path, bytes: u64) -> anyhow::Result<()> {
+pub fn nested_replay(streams: &[Value], out_path: &Path, bytes: u64) -> anyhow::Result<()> {
     if out_path.exists() {
         return Ok(());
     }
@@ -253,4 +253,25 @@ pub(crate) fn nested_replay(streams: &[Value], out_path: &Path, bytes: u64) -> a
     drop(out);
     std::fs::rename(&tmp, out_path)?;
     Ok(())
+}
+
+/// The `open` request of a capture of `bindings` (as the binary's discover
+/// gives them: its patches applied), as Flow sends it.
+pub fn open_of(name: &str, config: &Value, bindings: &[Value]) -> Value {
+    let bindings: Vec<Value> = bindings
+        .iter()
+        .map(|b| {
+            json!({
+                "resourceConfig": b["resourceConfig"],
+                "resourcePath": b["resourcePath"],
+                "collection": {"name": format!("bench/{}", b["recommendedName"].as_str().unwrap_or("x")),
+                               "writeSchema": b["documentSchema"], "key": b["key"]},
+            })
+        })
+        .collect();
+    json!({"open": {
+        "capture": {"name": format!("bench/{name}"), "connectorType": "IMAGE", "config": config, "bindings": bindings},
+        "range": {"keyBegin": 0, "keyEnd": 4294967295u32},
+        "state": {},
+    }})
 }

@@ -1,7 +1,7 @@
-//! `new-connector` and `bump`: a connector folder from the template, and a
-//! move to a new upstream version.
+//! Step 1 of the README, `cargo xtask new-connector`: a connector folder
+//! from the template (its upstream pinned, its next steps printed).
 
-use super::{read_json, write_json, Dirs, Hint};
+use crate::ground::{read_json, write_json, Dirs, Hint};
 use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::json;
@@ -17,19 +17,6 @@ pub struct NewConnectorArgs {
     /// hints, whose `spec` and `discover` run it
     #[arg(long, value_name = "CMD", env = "ATF_ENTRYPOINT")]
     entrypoint: Option<String>,
-    #[command(flatten)]
-    dirs: Dirs,
-}
-
-#[derive(Args)]
-pub struct BumpArgs {
-    /// Connector folder, e.g. `source-freshdesk`
-    name: String,
-    /// The new upstream image tag (e.g. `3.0.7`)
-    version: String,
-    /// The new version is backward-incompatible: also raise the image's `io.airbyte.version` label (v1 -> v2)
-    #[arg(long)]
-    breaking: bool,
     #[command(flatten)]
     dirs: Dirs,
 }
@@ -134,123 +121,6 @@ pub fn new_connector(args: NewConnectorArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
-    validate_version(&args.version)?;
-    let dir = args.dirs.connector(&args.name)?;
-    let hint = args.dirs.hint();
-    let path = dir.join("connector.json");
-    let mut connector = read_json(&path)?;
-    let image = connector
-        .get("base_image")
-        .and_then(|v| v.as_str())
-        .with_context(|| format!("{} has no string \"base_image\": add the upstream image, e.g. \"airbyte/{}:1.2.3\"", path.display(), args.name))?
-        .to_string();
-    if connector.get("has_code").and_then(|v| v.as_bool()) == Some(true) {
-        bail!(
-            "connector \"{}\" has code (has_code is true in {}): its upstream is a code checkout, not image \"{image}\"; update it with `{}`",
-            args.name,
-            path.display(),
-            hint.command("pull", &[&args.name, "--upstream", "DIR"])
-        );
-    }
-    let Some((repo, old)) = image.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')) else {
-        bail!(
-            "\"base_image\" \"{image}\" in {} has no tag: set it to \"{image}:{}\" by hand",
-            path.display(),
-            args.version
-        );
-    };
-    let has_upstream = connector.get("upstream").is_some();
-    if old == args.version && !args.breaking && !has_upstream {
-        bail!(
-            "connector \"{}\" is already at upstream version \"{old}\" ({})",
-            args.name,
-            path.display()
-        );
-    }
-    let new_image = format!("{repo}:{}", args.version);
-    connector["base_image"] = json!(new_image);
-    let mut label_note = None;
-    if args.breaking {
-        let labels = connector
-            .get_mut("labels")
-            .and_then(|l| l.as_object_mut())
-            .with_context(|| {
-                format!(
-                    "{} has no \"labels\" object: add one with \"io.airbyte.version\": \"v1\"",
-                    path.display()
-                )
-            })?;
-        let current = labels
-            .get("io.airbyte.version")
-            .and_then(|v| v.as_str())
-            .unwrap_or("v0")
-            .to_string();
-        let n: u32 = current
-            .strip_prefix('v')
-            .and_then(|n| n.parse().ok())
-            .with_context(|| {
-                format!(
-                    "label \"io.airbyte.version\" is \"{current}\" in {}, not vN: set it by hand",
-                    path.display()
-                )
-            })?;
-        let next = format!("v{}", n + 1);
-        labels.insert("io.airbyte.version".into(), json!(next));
-        label_note = Some(format!(
-            "image label io.airbyte.version {current} -> {next}"
-        ));
-    }
-    // connector.json `upstream`: the same version of the PyPI package, its
-    // lock re-resolved (an unchanged version only re-resolves the lock).
-    if has_upstream {
-        connector["upstream"]["version"] = json!(args.version);
-        let up: codegen::Upstream = serde_json::from_value(connector["upstream"].clone())
-            .with_context(|| format!("{} /upstream is not valid", path.display()))?;
-        crate::provision::relock(&args.name, &up, &args.version, &dir.join(&up.lock))?;
-    }
-    write_json(&path, &connector)?;
-
-    eprintln!("{}: {image} -> {new_image}", args.name);
-    if let Some(note) = label_note {
-        eprintln!("{}: {note}", args.name);
-    }
-    let recorded = dir.join("spec.recorded.json");
-    if has_upstream {
-        if old != args.version && recorded.exists() {
-            eprintln!(
-                "{} was recorded from upstream {old} and is now stale: re-record it with\n  cargo xtask record-spec {} (runs the newly locked upstream)",
-                recorded.display(),
-                args.name
-            );
-        }
-    } else if recorded.exists() {
-        eprintln!(
-            "{} was recorded from upstream {old} and is now stale: re-record it from version {} with\n  {} --entrypoint CMD\n(CMD runs the new upstream connector, e.g. the {} command of `pip install airbyte-{}=={}`)",
-            recorded.display(),
-            args.version,
-            hint.command("record-spec", &[&args.name]),
-            args.name,
-            args.name,
-            args.version
-        );
-    } else {
-        eprintln!(
-            "no spec recording in {}: the binary asks the connector for its spec at run time; record one with `{} --entrypoint CMD`",
-            dir.display(),
-            hint.command("record-spec", &[&args.name])
-        );
-    }
-    eprintln!("then check the new version (add `--entrypoint CMD`, the new upstream connector installed on this machine, unless it is provisioned for you):");
-    eprintln!(
-        "  {}",
-        hint.command("spec", &[&args.name, "--config-schema"])
-    );
-    eprintln!("  {}", hint.command("discover", &[&args.name]));
-    eprintln!("  {}", hint.command("capture", &[&args.name]));
-    Ok(())
-}
-
 /// `freshdesk`, `google-sheets`: lowercase letters, digits and single dashes.
 fn validate_name(name: &str) -> anyhow::Result<()> {
     if let Some(short) = name.strip_prefix("source-") {
@@ -271,7 +141,7 @@ fn validate_name(name: &str) -> anyhow::Result<()> {
 }
 
 /// `1.2.3`, `0.1.0-rc.1`: the tags Airbyte gives its images.
-fn validate_version(version: &str) -> anyhow::Result<()> {
+pub(crate) fn validate_version(version: &str) -> anyhow::Result<()> {
     let (core, pre) = match version.split_once('-') {
         Some((core, pre)) => (core, Some(pre)),
         None => (version, None),

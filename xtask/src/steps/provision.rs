@@ -16,7 +16,7 @@
 //! given. Progress goes to stderr; `provision` prints the entrypoint command
 //! as its last stdout line.
 
-use crate::setup::{fnv1a, run};
+use crate::ground::{fnv1a, run};
 use anyhow::{bail, Context};
 use clap::Args;
 use codegen::Upstream;
@@ -61,7 +61,7 @@ impl Provisioned {
 pub fn provision_cmd(args: ProvisionArgs) -> anyhow::Result<()> {
     let connectors = args
         .connectors_dir
-        .unwrap_or_else(crate::build::default_connectors_dir);
+        .unwrap_or_else(crate::ground::default_connectors_dir);
     let dir = connectors.join(&args.name);
     let Some(p) = provision(&dir, args.force)? else {
         bail!(
@@ -87,7 +87,7 @@ pub fn entrypoint(dir: &Path, given: Option<&str>) -> anyhow::Result<Option<Stri
 /// Reads `dir/connector.json` (validating the folder) and provisions its
 /// upstream, if it names one.
 pub fn provision(dir: &Path, force: bool) -> anyhow::Result<Option<Provisioned>> {
-    let loaded = crate::build::load(dir)?;
+    let loaded = crate::ground::load(dir)?;
     let Some(up) = &loaded.connector.upstream else {
         return Ok(None);
     };

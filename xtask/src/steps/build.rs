@@ -1,6 +1,4 @@
-//! `cargo xtask build | expand | record-spec`.
-//!
-//! The items marked CONTRACT are used by other xtask modules; keep their signatures.
+//! Step 2 of the README, building: `cargo xtask build | expand | record-spec`.
 //!
 //! `build`: codegen writes `target/atf-gen/<name>.rs` (only when its content
 //! changed, so cargo's fingerprints keep rebuilds incremental), then
@@ -13,6 +11,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use crate::ground::{default_connectors_dir, load, run, target_dir, write_if_changed};
 
 #[derive(Args)]
 pub struct BuildArgs {
@@ -62,7 +62,7 @@ pub struct RecordSpecArgs {
     connectors_dir: Option<PathBuf>,
 }
 
-/// CONTRACT: what to build.
+/// What to build.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
     /// Connector folder name, e.g. `source-faker`.
@@ -75,56 +75,11 @@ pub struct BuildOptions {
     pub push: bool,
 }
 
-/// CONTRACT: `<workspace>/connectors`.
-pub fn default_connectors_dir() -> PathBuf {
-    crate::workspace_root().join("connectors")
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join("target"))
-}
-
 const MUSL: &str = "x86_64-unknown-linux-musl";
 const GNU: &str = "x86_64-unknown-linux-gnu";
 /// The cargo profile of connector binaries (root Cargo.toml): release without
 /// LTO, so a patch edit relinks in about a second.
 const PROFILE: &str = "connector";
-
-/// Loads and validates one connector folder; prints its warnings to stderr.
-pub(crate) fn load(dir: &Path) -> anyhow::Result<codegen::Loaded> {
-    let loaded = codegen::load(dir).map_err(|p| {
-        anyhow::anyhow!(
-            "{p}\n(each line is FILE: WHERE: PROBLEM, FILE relative to the connector folder, \
-             WHERE a JSON pointer into it, line:col, or (file) for the file as a whole)"
-        )
-    })?;
-    for w in &loaded.warnings {
-        eprintln!("warning: {}: {w}", dir.display());
-    }
-    for w in loaded
-        .flow_spec
-        .iter()
-        .flat_map(codegen::form_check::check_spec)
-    {
-        eprintln!("warning: {}: {w}", dir.display());
-    }
-    Ok(loaded)
-}
-
-/// Writes `content` to `path` unless it already holds it; returns whether it wrote.
-fn write_if_changed(path: &Path, content: &str) -> anyhow::Result<bool> {
-    if std::fs::read_to_string(path).ok().as_deref() == Some(content) {
-        return Ok(false);
-    }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    std::fs::write(path, content).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(true)
-}
 
 fn musl_installed() -> bool {
     Command::new("rustup")
@@ -222,29 +177,19 @@ fn docker_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn run(cmd: &mut Command) -> anyhow::Result<()> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
-    if !status.success() {
-        bail!("{cmd:?} failed ({status})");
-    }
-    Ok(())
-}
-
-/// CONTRACT: generate, validate and compile one connector; returns the path of
+/// Generates, validates and compile one connector; returns the path of
 /// its static binary. Progress goes to stderr.
 pub fn build_connector(opts: &BuildOptions) -> anyhow::Result<PathBuf> {
     let name = &opts.name;
     let dir = opts.connectors_dir.join(name);
     let started = std::time::Instant::now();
     if !dir.is_dir() {
-        let hint = crate::workflow::Hint {
+        let hint = crate::ground::Hint {
             connectors_dir: Some(opts.connectors_dir.clone())
                 .filter(|d| *d != default_connectors_dir()),
             ..Default::default()
         };
-        return Err(crate::workflow::unknown_connector(
+        return Err(crate::ground::unknown_connector(
             &opts.connectors_dir,
             name,
             &hint,
@@ -279,13 +224,13 @@ pub fn build_connector(opts: &BuildOptions) -> anyhow::Result<PathBuf> {
     if dev {
         eprintln!("build: {name}: {DEV_PROFILE_ENV}=dev: a dev build for this machine (cargo's dev profile, no --target, not static: not for images)");
         cargo
-            .current_dir(crate::workspace_root())
+            .current_dir(crate::ground::workspace_root())
             .args(["build", "-p", "entrypoint"])
             .env("ATF_CONNECTOR_RS", &gen_path)
             .stdout(Stdio::null());
     } else {
         cargo
-            .current_dir(crate::workspace_root())
+            .current_dir(crate::ground::workspace_root())
             .args([
                 "build",
                 "--profile",
@@ -459,7 +404,7 @@ pub fn record_spec(args: RecordSpecArgs) -> anyhow::Result<()> {
     // Without --entrypoint: the connector.json `upstream` package, provisioned.
     let entrypoint = match &args.entrypoint {
         Some(ep) => Some(ep.clone()),
-        None if connector.upstream.is_some() => crate::provision::entrypoint(&dir, None)?,
+        None if connector.upstream.is_some() => crate::steps::provision::entrypoint(&dir, None)?,
         None => None,
     };
     let mut cmd = match &entrypoint {

@@ -1,4 +1,4 @@
-//! `cargo xtask setup | test | demo`: what a fresh machine needs, and the
+//! `cargo xtask setup | test`: what a fresh machine needs, and the
 //! README's two commands.
 //!
 //! `setup` installs the pinned Airbyte connectors the tests drive into Python
@@ -14,17 +14,19 @@ use clap::Args;
 use std::path::Path;
 use std::process::Command;
 
+use crate::ground::{cargo, fnv1a, run};
+
 /// A pinned Airbyte connector installed by `setup`.
-struct Venv {
+pub(crate) struct Venv {
     /// Folder name under `.venvs/`.
-    name: &'static str,
+    pub name: &'static str,
     /// Requirements file under `xtask/python/` (a full `pip freeze`).
     requirements: &'static str,
     /// A `bin/source-faker` script to write, for packages that ship no console script.
     main_script: Option<&'static str>,
 }
 
-const VENVS: &[Venv] = &[
+pub(crate) const VENVS: &[Venv] = &[
     Venv {
         name: "faker-7.2.1",
         requirements: "faker-7.2.1.txt",
@@ -50,10 +52,10 @@ const STAMP: &str = ".atf-installed";
 pub struct SetupArgs {
     /// Reinstall even when the stamp says the venv is complete
     #[arg(long)]
-    force: bool,
+    pub force: bool,
     /// Python interpreter to create the venvs with
     #[arg(long, default_value = "python3", env = "ATF_PYTHON")]
-    python: String,
+    pub python: String,
 }
 
 #[derive(Args)]
@@ -61,16 +63,6 @@ pub struct TestArgs {
     /// Extra arguments passed to `cargo test` (after `--workspace`)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     cargo_args: Vec<String>,
-}
-
-#[derive(Args)]
-pub struct DemoArgs {
-    /// A connector with a mock API (e.g. `source-freshdesk`): captures it
-    /// against its mock instead of running faker
-    connector: Option<String>,
-    /// How many users and purchases faker generates
-    #[arg(long, default_value_t = 200)]
-    count: u64,
 }
 
 /// `cargo xtask setup` with its defaults (what `test` and `demo` run first).
@@ -82,11 +74,11 @@ fn setup_defaults() -> anyhow::Result<()> {
 }
 
 pub fn setup(args: SetupArgs) -> anyhow::Result<()> {
-    let root = crate::workspace_root();
+    let root = crate::ground::workspace_root();
     for venv in VENVS {
         install(&root, venv, &args)?;
     }
-    provision_shipped(&crate::build::default_connectors_dir(), args.force)
+    provision_shipped(&crate::ground::default_connectors_dir(), args.force)
 }
 
 /// Provisions the upstream venv of every connector folder whose
@@ -102,7 +94,7 @@ fn provision_shipped(connectors: &Path, force: bool) -> anyhow::Result<()> {
     for (i, name) in names.iter().enumerate() {
         eprintln!("setup: [{}/{}] {name}", i + 1, names.len());
         let started = std::time::Instant::now();
-        match crate::provision::provision(&connectors.join(name), force)
+        match crate::steps::provision::provision(&connectors.join(name), force)
             .with_context(|| format!("cannot provision the upstream connector of {name}"))?
         {
             Some(p) if p.installed => eprintln!(
@@ -119,7 +111,7 @@ fn provision_shipped(connectors: &Path, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn install(root: &Path, venv: &Venv, args: &SetupArgs) -> anyhow::Result<()> {
+pub(crate) fn install(root: &Path, venv: &Venv, args: &SetupArgs) -> anyhow::Result<()> {
     let requirements = root.join("xtask/python").join(venv.requirements);
     let pins = std::fs::read_to_string(&requirements)
         .with_context(|| format!("cannot read {}", requirements.display()))?;
@@ -146,7 +138,7 @@ fn install(root: &Path, venv: &Venv, args: &SetupArgs) -> anyhow::Result<()> {
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .count();
-    crate::progress::pip_install(
+    crate::ground::progress::pip_install(
         Command::new(dir.join("bin/pip"))
             .args(["install", "--disable-pip-version-check", "--no-input", "-r"])
             .arg(&requirements),
@@ -191,30 +183,9 @@ fn make_executable(path: &Path) -> std::io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
 }
 
-/// 64-bit FNV-1a: a stable content hash for stamps and cache keys (not for security).
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
-    })
-}
-
-pub(crate) fn run(cmd: &mut Command) -> anyhow::Result<()> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
-    if !status.success() {
-        bail!("{:?} failed with {status}", cmd.get_program());
-    }
-    Ok(())
-}
-
-fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-}
-
 pub fn test(args: TestArgs) -> anyhow::Result<()> {
     setup_defaults()?;
-    let root = crate::workspace_root();
+    let root = crate::ground::workspace_root();
     eprintln!(
         "test: cargo test --workspace --no-fail-fast {}",
         args.cargo_args.join(" ")
@@ -225,94 +196,4 @@ pub fn test(args: TestArgs) -> anyhow::Result<()> {
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(&args.cargo_args))
     .context("tests failed")
-}
-
-/// The demo: the seed README's discover and capture steps, run on the
-/// project's own `connectors/source-faker` against the pinned real faker.
-pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
-    if let Some(name) = args.connector.as_deref().filter(|n| *n != "source-faker") {
-        return demo_mock(name);
-    }
-    eprintln!("demo: setup: the pinned faker connector (a Python venv under .venvs/)");
-    let root = crate::workspace_root();
-    // Only what the demo runs: faker 7.2.1 (not the older faker the tests
-    // also drive, nor the shipped connectors' venvs `setup` provisions).
-    install(
-        &root,
-        &VENVS[0],
-        &SetupArgs {
-            force: false,
-            python: std::env::var("ATF_PYTHON").unwrap_or_else(|_| "python3".into()),
-        },
-    )?;
-    // Cargo's target folder, like every output ($CARGO_TARGET_DIR when set).
-    let work = crate::workflow::target_dir().join("demo");
-    std::fs::create_dir_all(&work)?;
-    let faker = root
-        .join(".venvs")
-        .join(VENVS[0].name)
-        .join("bin/source-faker");
-    let config = work.join("config.json");
-    let body = serde_json::json!({
-        "count": args.count,
-        "advanced": { "seed": 7 },
-        "records_per_slice": 100,
-        "parallelism": 1,
-        "_atf_skip_interval": true,
-    });
-    std::fs::write(&config, serde_json::to_vec_pretty(&body)?)?;
-    eprintln!("demo: config {}", config.display());
-
-    let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
-    let common = |cmd: &str| {
-        let mut c = Command::new(&xtask);
-        // A dev build of the connector: it shares what compiling xtask (and
-        // later `cargo xtask test`) builds, instead of a first optimized build.
-        c.env(crate::build::DEV_PROFILE_ENV, "dev");
-        c.arg(cmd)
-            .arg("source-faker")
-            .arg("--entrypoint")
-            .arg(&faker)
-            .arg("--work-dir")
-            .arg(&work);
-        c
-    };
-    eprintln!("demo: step 1/2: cargo xtask discover source-faker (builds the connector binary)");
-    run(common("discover").arg("--config").arg(&config))?;
-    eprintln!("demo: step 2/2: cargo xtask capture source-faker");
-    run(common("capture").args(["--for", "2m"]))?;
-
-    let documents = work.join("documents.jsonl");
-    let text = std::fs::read_to_string(&documents)
-        .with_context(|| format!("the capture wrote no {}", documents.display()))?;
-    println!("first captured documents ({}):", documents.display());
-    for line in text.lines().take(3) {
-        println!("  {line}");
-    }
-    println!(
-        "{} documents in all; the binary is in {}",
-        text.lines().count(),
-        work.join("build").display()
-    );
-    Ok(())
-}
-
-/// `cargo xtask demo source-x`: the real connector captured against its mock
-/// API (`cargo xtask capture source-x --mock`), then its first documents.
-fn demo_mock(name: &str) -> anyhow::Result<()> {
-    let work = crate::workflow::target_dir().join("demo").join(name);
-    std::fs::create_dir_all(&work)?;
-    let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
-    eprintln!("demo: cargo xtask capture {name} --mock (builds the connector binary, serves its mock API)");
-    run(Command::new(&xtask)
-        .args(["capture", name, "--mock", "--for", "5m", "--work-dir"])
-        .arg(&work))?;
-    let documents = work.join("documents.jsonl");
-    let text = std::fs::read_to_string(&documents)
-        .with_context(|| format!("the capture wrote no {}", documents.display()))?;
-    println!("first captured documents ({}):", documents.display());
-    for line in text.lines().take(3) {
-        println!("{line}");
-    }
-    Ok(())
 }

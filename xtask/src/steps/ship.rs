@@ -1,7 +1,7 @@
 //! `ci-matrix`: the connectors as a GitHub Actions build matrix, so CI needs
 //! no hand-kept list.
 
-use super::Dirs;
+use crate::ground::Dirs;
 use anyhow::Context;
 use clap::Args;
 

@@ -18,7 +18,8 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
-use crate::workflow::MockRun;
+use crate::replay::{open_of, records_in};
+use xtask::steps::mock::MockRun;
 
 /// The replay recorded for `name` and the request of its row, or `None`
 /// when it has no mock API.
@@ -64,27 +65,6 @@ pub(crate) fn exchange(
         .split(|b| *b == b'\n')
         .filter_map(|l| serde_json::from_slice(l).ok())
         .collect())
-}
-
-/// The `open` request of a capture of `bindings` (as the binary's discover
-/// gives them: its patches applied), as Flow sends it.
-pub(crate) fn open_of(name: &str, config: &Value, bindings: &[Value]) -> Value {
-    let bindings: Vec<Value> = bindings
-        .iter()
-        .map(|b| {
-            json!({
-                "resourceConfig": b["resourceConfig"],
-                "resourcePath": b["resourcePath"],
-                "collection": {"name": format!("bench/{}", b["recommendedName"].as_str().unwrap_or("x")),
-                               "writeSchema": b["documentSchema"], "key": b["key"]},
-            })
-        })
-        .collect();
-    json!({"open": {
-        "capture": {"name": format!("bench/{name}"), "connectorType": "IMAGE", "config": config, "bindings": bindings},
-        "range": {"keyBegin": 0, "keyEnd": 4294967295u32},
-        "state": {},
-    }})
 }
 
 /// The `open` request of a capture of every stream `bin` offers when its
@@ -140,7 +120,7 @@ pub fn recorded(
     if !connector_dir.join("tests/mock/mock.json").exists() {
         return Ok(None);
     }
-    let Some(entrypoint) = crate::provision::entrypoint(connector_dir, None)? else {
+    let Some(entrypoint) = xtask::steps::provision::entrypoint(connector_dir, None)? else {
         return Ok(None);
     };
     let mock = MockRun::start(connector_dir, &[])?;
@@ -215,7 +195,7 @@ pub fn recorded(
     out.flush()?;
     let request = dir.join("open.json");
     std::fs::write(&request, format!("{open}\n"))?;
-    let records = crate::bench_replay::records_in(&replay)?;
+    let records = records_in(&replay)?;
     eprintln!(
         "bench: {name}: recorded {documents} documents from its connector against the mock, replayed {records} records ({:.1} MB)",
         written as f64 / 1e6

@@ -1,3 +1,5 @@
+//! Step 3 of the README, checking the config form: `cargo xtask spec`
+//! prints the connector's Flow spec response (or only its config schema);
 //! `cargo xtask form <name>`: a connector's config form as Estuary's dashboard
 //! renders it, offline, in one self-contained HTML page; `--check`: the
 //! build-time form checks (`codegen::form_check`) only.
@@ -15,10 +17,11 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::{json, Value};
 
-use crate::workflow::Dirs;
+use super::session::Session;
+use crate::ground::Dirs;
 
 /// The page template: `npm --prefix form run build` writes it.
-pub const PAGE: &str = include_str!("form_page.html");
+pub const PAGE: &str = include_str!("../../../form/form_page.html");
 /// Where the template takes the page's input (a JSON object).
 const DATA_SLOT: &str = "__ATF_DATA__";
 
@@ -63,7 +66,7 @@ pub fn form(args: FormArgs) -> anyhow::Result<()> {
     }
     let page = render(&args.name, &spec)?;
     let out = args.out.clone().unwrap_or_else(|| {
-        crate::workflow::target_dir()
+        crate::ground::target_dir()
             .join("workflow")
             .join(&args.name)
             .join("form.html")
@@ -193,5 +196,27 @@ fn serve(page: &str, port: u16) -> anyhow::Result<()> {
             .write_all(head.as_bytes())
             .and_then(|()| stream.write_all(page.as_bytes()));
     }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct SpecArgs {
+    #[command(flatten)]
+    session: Session,
+    /// Print only the config schema (what the dashboard's form renders)
+    #[arg(long)]
+    config_schema: bool,
+}
+
+pub fn spec(args: SpecArgs) -> anyhow::Result<()> {
+    let connector = args.session.build()?;
+    let mut spec = connector.spec()?;
+    if args.config_schema {
+        spec = spec
+            .get_mut("configSchema")
+            .map(Value::take)
+            .context("the spec response has no \"configSchema\"")?;
+    }
+    println!("{}", serde_json::to_string_pretty(&spec)?);
     Ok(())
 }

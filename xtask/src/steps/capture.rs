@@ -1,10 +1,11 @@
-//! `spec`, `discover`, `capture`: build the connector binary and drive it
-//! with Flow capture requests, as `flowctl` would.
+//! Step 5 of the README, `cargo xtask capture`: an `open` of the discovered
+//! (or mocked) catalog against the built binary, its documents written to
+//! `<work-dir>/documents.jsonl` with progress on stderr, then checked
+//! against their schemas by `doccheck`, which proposes the stream patches
+//! that fix what failed.
 
-use super::logs;
-use super::stub;
-use super::{read_json, write_json, Dirs, Hint};
-use crate::build::{build_connector, BuildOptions};
+use super::session::{load_config, Session, CATALOG};
+use crate::ground::{logs, read_json, write_json};
 use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::{json, Value};
@@ -13,43 +14,6 @@ use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// What every command that runs the connector takes.
-#[derive(Args, Debug, Clone)]
-pub struct Session {
-    /// Connector folder, e.g. `source-freshdesk`
-    name: String,
-    /// Command running the upstream Airbyte connector installed locally
-    /// (e.g. `.venvs/faker-7.2.1/bin/source-faker`); without it, the
-    /// connector.json `upstream` package (installed on first use, cached),
-    /// else the entrypoint of connector.json, as inside the image
-    #[arg(long, value_name = "CMD", env = "ATF_ENTRYPOINT")]
-    entrypoint: Option<String>,
-    /// Folder for the config, discovered catalog and captured documents
-    /// [default: target/workflow/<name>]
-    #[arg(long, value_name = "DIR")]
-    work_dir: Option<PathBuf>,
-    #[command(flatten)]
-    dirs: Dirs,
-}
-
-#[derive(Args)]
-pub struct SpecArgs {
-    #[command(flatten)]
-    session: Session,
-    /// Print only the config schema (what the dashboard's form renders)
-    #[arg(long)]
-    config_schema: bool,
-}
-
-#[derive(Args)]
-pub struct DiscoverArgs {
-    #[command(flatten)]
-    session: Session,
-    /// Endpoint config to discover with [default: <work-dir>/config.json, a stub is written there when missing]
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-}
 
 #[derive(Args)]
 pub struct CaptureArgs {
@@ -71,226 +35,6 @@ pub struct CaptureArgs {
     /// With --mock: turn on a scenario of the mock (e.g. `rate_limited`); repeatable
     #[arg(long, value_name = "NAME", requires = "mock")]
     scenario: Vec<String>,
-}
-
-impl Session {
-    fn work_dir(&self) -> PathBuf {
-        self.work_dir
-            .clone()
-            .unwrap_or_else(|| super::target_dir().join("workflow").join(&self.name))
-    }
-
-    /// Next-step hints repeating the flags given to this command.
-    fn hint(&self, config: Option<&Path>) -> Hint {
-        Hint {
-            connectors_dir: self.dirs.connectors_dir.clone(),
-            entrypoint: self.entrypoint.clone(),
-            work_dir: self.work_dir.clone(),
-            config: config.map(Path::to_path_buf),
-        }
-    }
-
-    fn connector_dir(&self) -> anyhow::Result<PathBuf> {
-        self.dirs.connector(&self.name)
-    }
-
-    /// Builds the connector (so patch changes are in effect) and returns its binary.
-    fn build(&self) -> anyhow::Result<Connector> {
-        self.connector_dir()?;
-        let binary = build_connector(&BuildOptions {
-            name: self.name.clone(),
-            connectors_dir: self.dirs.connectors(),
-            out: Some(self.work_dir().join("build")),
-            push: false,
-        })
-        .with_context(|| format!("cannot build connector \"{}\"", self.name))?;
-        // Without --entrypoint: the connector.json `upstream` package, provisioned.
-        let entrypoint =
-            crate::provision::entrypoint(&self.connector_dir()?, self.entrypoint.as_deref())?;
-        Ok(Connector { binary, entrypoint })
-    }
-}
-
-/// A built connector binary and how to run its upstream connector.
-struct Connector {
-    binary: PathBuf,
-    entrypoint: Option<String>,
-}
-
-impl Connector {
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(&self.binary);
-        if let Some(ep) = &self.entrypoint {
-            cmd.arg("--connector-entrypoint").arg(ep);
-        }
-        cmd
-    }
-
-    /// Starts the binary with piped stdin and stdout; its logs go to our
-    /// stderr (`piped_stderr`: to a pipe, see [`logs::Relay`]).
-    fn spawn(&self, piped_stderr: bool) -> anyhow::Result<Child> {
-        self.command()
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(if piped_stderr {
-                Stdio::piped()
-            } else {
-                Stdio::inherit()
-            })
-            .spawn()
-            .with_context(|| format!("cannot run {}", self.binary.display()))
-    }
-
-    /// Sends one request, closes stdin and returns the response named `expect`.
-    fn request(&self, request: &Value, expect: &str) -> anyhow::Result<Value> {
-        let mut child = self.spawn(false)?;
-        let mut stdin = child.stdin.take().expect("piped");
-        writeln!(stdin, "{request}")?;
-        drop(stdin);
-        let output = child.wait_with_output()?;
-        if !output.status.success() {
-            bail!(
-                "connector binary {} failed ({}) answering a request for \"{expect}\": its log is above",
-                self.binary.display(),
-                output.status
-            );
-        }
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        for line in stdout.lines() {
-            if let Ok(Value::Object(mut msg)) = serde_json::from_str::<Value>(line) {
-                if let Some(body) = msg.remove(expect) {
-                    return Ok(body);
-                }
-            }
-        }
-        bail!(
-            "connector binary {} gave no \"{expect}\" response; its stdout was: {}",
-            self.binary.display(),
-            stdout.chars().take(2000).collect::<String>()
-        )
-    }
-
-    fn spec(&self) -> anyhow::Result<Value> {
-        self.request(
-            &json!({"spec": {"connectorType": "IMAGE", "config": {}}}),
-            "spec",
-        )
-    }
-
-    fn discover(&self, config: &Value) -> anyhow::Result<Vec<Value>> {
-        let discovered = self.request(
-            &json!({"discover": {"connectorType": "IMAGE", "config": config}}),
-            "discovered",
-        )?;
-        Ok(discovered
-            .get("bindings")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default())
-    }
-}
-
-pub fn spec(args: SpecArgs) -> anyhow::Result<()> {
-    let connector = args.session.build()?;
-    let mut spec = connector.spec()?;
-    if args.config_schema {
-        spec = spec
-            .get_mut("configSchema")
-            .map(Value::take)
-            .context("the spec response has no \"configSchema\"")?;
-    }
-    println!("{}", serde_json::to_string_pretty(&spec)?);
-    Ok(())
-}
-
-/// The file `discover` writes: the config it used and the discovered bindings.
-const CATALOG: &str = "catalog.json";
-
-pub fn discover(args: DiscoverArgs) -> anyhow::Result<()> {
-    let s = &args.session;
-    let work = s.work_dir();
-    s.connector_dir()?;
-    let again = s
-        .hint(args.config.as_deref())
-        .command("discover", &[&s.name]);
-    let config_path = match &args.config {
-        Some(path) => path.clone(),
-        None => {
-            let path = work.join("config.json");
-            if !path.exists() {
-                let connector = s.build()?;
-                let schema = connector
-                    .spec()?
-                    .get_mut("configSchema")
-                    .map(Value::take)
-                    .context("the spec response has no \"configSchema\"")?;
-                let stub = stub::stub(&schema);
-                write_json(&path, &stub.config)?;
-                eprintln!("wrote a config stub to {}", path.display());
-                for note in &stub.notes {
-                    eprintln!("  note: {note}");
-                }
-                if !stub.optional.is_empty() {
-                    eprintln!("  optional, left out: {}", stub.optional.join(", "));
-                }
-                if stub::placeholders(&stub.config).is_empty() {
-                    eprintln!("every value is a default: review them, then run again:");
-                } else {
-                    eprintln!(
-                        "fill in every \"{}...\" value (secret ones are marked), then run again:",
-                        stub::PLACEHOLDER,
-                    );
-                }
-                eprintln!("next:\n  {again}");
-                println!("{}", path.display());
-                return Ok(());
-            }
-            path
-        }
-    };
-    let config = load_config(&config_path)?;
-    let connector = s.build()?;
-    let bindings = connector.discover(&config)?;
-    let config_path = std::fs::canonicalize(&config_path).unwrap_or(config_path);
-    let catalog_path = work.join(CATALOG);
-    write_json(
-        &catalog_path,
-        &json!({ "config": config_path, "bindings": bindings }),
-    )?;
-    eprintln!("discovered {} binding(s) of {}:", bindings.len(), s.name);
-    for b in &bindings {
-        eprintln!(
-            "  {:<30} key {}{}",
-            b["recommendedName"].as_str().unwrap_or("?"),
-            b["key"],
-            if b["disable"].as_bool() == Some(true) {
-                " (disabled)"
-            } else {
-                ""
-            }
-        );
-    }
-    eprintln!(
-        "wrote the discovered catalog to {}\nnext:\n  {}",
-        catalog_path.display(),
-        s.hint(args.config.as_deref())
-            .command("capture", &[&s.name])
-    );
-    println!("{}", catalog_path.display());
-    Ok(())
-}
-
-fn load_config(path: &Path) -> anyhow::Result<Value> {
-    let config = read_json(path)?;
-    let left = stub::placeholders(&config);
-    if !left.is_empty() {
-        bail!(
-            "config {} still has placeholders at {}: fill them in and run again",
-            path.display(),
-            left.join(", ")
-        );
-    }
-    Ok(config)
 }
 
 pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
@@ -523,7 +267,7 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         .map(|c| json!({"name": c.name, "stream": c.stream, "schema": c.schema}))
         .collect();
     write_json(&check_path, &Value::Array(list))?;
-    let mut doccheck = Command::new(crate::tool::DOCCHECK.path()?);
+    let mut doccheck = Command::new(crate::ground::tool::DOCCHECK.path()?);
     doccheck
         .arg("--bindings")
         .arg(&check_path)

@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
-/// A mock served for one command, by the `mockapi` binary (`crate::tool`):
+/// A mock served for one command, by the `mockapi` binary (`crate::ground::tool`):
 /// its first stdout line says where it serves; it stops and lists the
 /// requests it answered when its stdin closes.
 pub struct MockRun {
@@ -42,7 +42,7 @@ impl MockRun {
                 connector_dir.display()
             );
         }
-        let bin = crate::tool::MOCKAPI.path()?;
+        let bin = crate::ground::tool::MOCKAPI.path()?;
         let mut cmd = Command::new(&bin);
         cmd.arg(&dir);
         for s in scenarios {

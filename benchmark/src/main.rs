@@ -1,4 +1,6 @@
-//! `cargo xtask bench`: whole-process benchmark of the binaries users run.
+//! `benchmark`, the binary `cargo xtask bench` builds and runs (its own
+//! package, so xtask compiles neither it nor flate2): whole-process
+//! benchmark of the binaries users run.
 //!
 //! Rows, each a replay of a recorded or generated Airbyte `read` output fed
 //! through a binary by a fake connector that `cat`s the file, capturing every
@@ -9,7 +11,7 @@
 //!   the bindings its own discover gives on the fixture's catalog (patches
 //!   and declared normalizations applied, as users get them), or,
 //!   for an API connector, on what its real connector wrote against its mock
-//!   API (`bench_recorded.rs`);
+//!   API (`recorded.rs`);
 //! - the generic `airbyte-to-flow` binary (no patches) on the faker replay,
 //!   labelled as what it is;
 //! - a nested replay generated from zendesk-support's discovered `tickets` and
@@ -20,27 +22,35 @@
 //! Each replay is also piped through `cat FILE | cat > /dev/null` in the same
 //! run, for the ratios. Wall time and CPU time (user+system) come from `wait4`
 //! (the process and its reaped children); peak RSS is the binary's own
-//! `VmHWM`, sampled from `/proc` (`bench_measure.rs`). Prints medians of
+//! `VmHWM`, sampled from `/proc` (`measure.rs`). Prints medians of
 //! `--runs` runs as one table, with the ratio to a baseline saved by an
 //! earlier `--save`, and, with `--compare OTHER_TARGET`, to the same
 //! binaries of another build run in turn with ours in the same runs (the
 //! comparison to the previous commit that noise across runs cannot fake).
 
 use anyhow::{bail, Context};
-use clap::Args;
+use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::bench_measure::{medians, run_binary, run_cat, Sample};
-use crate::bench_replay::{
+mod measure;
+mod recorded;
+mod replay;
+
+use crate::measure::{medians, run_binary, run_cat, Sample};
+use crate::replay::{
     bench_config, decompress, discovered_streams, nested_replay, open_request, records_in,
     repeated, tenfold, REPLAY_BYTES,
 };
 
-#[derive(Args)]
-pub struct BenchArgs {
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask bench",
+    about = "Whole-process benchmark of the connector binaries `cargo xtask build` makes, against a `cat` pipeline"
+)]
+struct BenchArgs {
     /// Runs of each measurement (medians are reported)
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -146,8 +156,8 @@ fn fake_connector(dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(fake)
 }
 
-pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    let root = crate::workspace_root();
+fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let root = xtask::ground::workspace_root();
     let fixtures = args
         .fixtures
         .unwrap_or_else(|| root.join("../shared/fixtures/airbyte"));
@@ -205,7 +215,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         let bin = if args.no_build {
             target.join("connectors").join(&name).join(&name)
         } else {
-            crate::build::build_connector(&crate::build::BuildOptions {
+            xtask::steps::build::build_connector(&xtask::steps::build::BuildOptions {
                 name: name.clone(),
                 connectors_dir: connectors_dir.clone(),
                 out: None,
@@ -216,7 +226,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             // The bindings the binary's own discover gives on the fixture's
             // catalog (its patches applied), and the replay's lines of those
             // streams (a connector only reads the streams it was given).
-            let open = crate::bench_recorded::open_from_fixture(
+            let open = crate::recorded::open_from_fixture(
                 &name,
                 &bin,
                 &fx.join("discover.jsonl"),
@@ -237,7 +247,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             continue;
         }
         // An API connector: its real connector's output against its mock.
-        match crate::bench_recorded::recorded(
+        match crate::recorded::recorded(
             &connectors_dir.join(&name),
             &name,
             &bin,
@@ -516,4 +526,14 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    match bench(BenchArgs::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

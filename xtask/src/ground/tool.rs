@@ -33,10 +33,10 @@ impl Tool {
         } else {
             self.profile
         };
-        let bin = crate::workflow::target_dir().join(dir).join(self.bin);
+        let bin = crate::ground::target_dir().join(dir).join(self.bin);
         let first = !bin.exists();
         let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        cmd.current_dir(crate::workspace_root()).args([
+        cmd.current_dir(crate::ground::workspace_root()).args([
             "build",
             "--profile",
             self.profile,
@@ -71,5 +71,14 @@ pub const DOCCHECK: Tool = Tool {
     package: "doccheck",
     bin: "doccheck",
     what: "the document checker (a JSON Schema validator)",
+    profile: "dev",
+};
+
+/// The whole-process benchmark (`benchmark/src/main.rs`): its harness only
+/// feeds and times the connector binaries, which it builds as they ship.
+pub const BENCHMARK: Tool = Tool {
+    package: "benchmark",
+    bin: "benchmark",
+    what: "the benchmark",
     profile: "dev",
 };

@@ -1,4 +1,5 @@
-//! `pull`: bring upstream code changes into a connector that has code, file
+//! Updating a connector (README): `bump` moves it to a new upstream
+//! version (its pins, image tag and labels); `pull` brings upstream code changes into a connector that has code, file
 //! by file (the seed's `pull-connector.sh`).
 //!
 //! Every file of the upstream checkout is compared with the connector's:
@@ -9,11 +10,27 @@
 //! `dockerImageTag`, else the Dockerfile's `io.airbyte.version` label) is
 //! printed and recorded in connector.json as label `io.airbyte.upstream-version`.
 
-use super::{read_json, write_json, Dirs};
+use crate::ground::{read_json, write_json, Dirs};
 use anyhow::{bail, Context};
 use clap::Args;
+use serde_json::json;
+
+use super::create::validate_version;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct BumpArgs {
+    /// Connector folder, e.g. `source-freshdesk`
+    name: String,
+    /// The new upstream image tag (e.g. `3.0.7`)
+    version: String,
+    /// The new version is backward-incompatible: also raise the image's `io.airbyte.version` label (v1 -> v2)
+    #[arg(long)]
+    breaking: bool,
+    #[command(flatten)]
+    dirs: Dirs,
+}
 
 #[derive(Args)]
 pub struct PullArgs {
@@ -42,6 +59,123 @@ const SKIP: &[&str] = &[
     "build",
     "dist",
 ];
+
+pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
+    validate_version(&args.version)?;
+    let dir = args.dirs.connector(&args.name)?;
+    let hint = args.dirs.hint();
+    let path = dir.join("connector.json");
+    let mut connector = read_json(&path)?;
+    let image = connector
+        .get("base_image")
+        .and_then(|v| v.as_str())
+        .with_context(|| format!("{} has no string \"base_image\": add the upstream image, e.g. \"airbyte/{}:1.2.3\"", path.display(), args.name))?
+        .to_string();
+    if connector.get("has_code").and_then(|v| v.as_bool()) == Some(true) {
+        bail!(
+            "connector \"{}\" has code (has_code is true in {}): its upstream is a code checkout, not image \"{image}\"; update it with `{}`",
+            args.name,
+            path.display(),
+            hint.command("pull", &[&args.name, "--upstream", "DIR"])
+        );
+    }
+    let Some((repo, old)) = image.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')) else {
+        bail!(
+            "\"base_image\" \"{image}\" in {} has no tag: set it to \"{image}:{}\" by hand",
+            path.display(),
+            args.version
+        );
+    };
+    let has_upstream = connector.get("upstream").is_some();
+    if old == args.version && !args.breaking && !has_upstream {
+        bail!(
+            "connector \"{}\" is already at upstream version \"{old}\" ({})",
+            args.name,
+            path.display()
+        );
+    }
+    let new_image = format!("{repo}:{}", args.version);
+    connector["base_image"] = json!(new_image);
+    let mut label_note = None;
+    if args.breaking {
+        let labels = connector
+            .get_mut("labels")
+            .and_then(|l| l.as_object_mut())
+            .with_context(|| {
+                format!(
+                    "{} has no \"labels\" object: add one with \"io.airbyte.version\": \"v1\"",
+                    path.display()
+                )
+            })?;
+        let current = labels
+            .get("io.airbyte.version")
+            .and_then(|v| v.as_str())
+            .unwrap_or("v0")
+            .to_string();
+        let n: u32 = current
+            .strip_prefix('v')
+            .and_then(|n| n.parse().ok())
+            .with_context(|| {
+                format!(
+                    "label \"io.airbyte.version\" is \"{current}\" in {}, not vN: set it by hand",
+                    path.display()
+                )
+            })?;
+        let next = format!("v{}", n + 1);
+        labels.insert("io.airbyte.version".into(), json!(next));
+        label_note = Some(format!(
+            "image label io.airbyte.version {current} -> {next}"
+        ));
+    }
+    // connector.json `upstream`: the same version of the PyPI package, its
+    // lock re-resolved (an unchanged version only re-resolves the lock).
+    if has_upstream {
+        connector["upstream"]["version"] = json!(args.version);
+        let up: codegen::Upstream = serde_json::from_value(connector["upstream"].clone())
+            .with_context(|| format!("{} /upstream is not valid", path.display()))?;
+        crate::steps::provision::relock(&args.name, &up, &args.version, &dir.join(&up.lock))?;
+    }
+    write_json(&path, &connector)?;
+
+    eprintln!("{}: {image} -> {new_image}", args.name);
+    if let Some(note) = label_note {
+        eprintln!("{}: {note}", args.name);
+    }
+    let recorded = dir.join("spec.recorded.json");
+    if has_upstream {
+        if old != args.version && recorded.exists() {
+            eprintln!(
+                "{} was recorded from upstream {old} and is now stale: re-record it with\n  cargo xtask record-spec {} (runs the newly locked upstream)",
+                recorded.display(),
+                args.name
+            );
+        }
+    } else if recorded.exists() {
+        eprintln!(
+            "{} was recorded from upstream {old} and is now stale: re-record it from version {} with\n  {} --entrypoint CMD\n(CMD runs the new upstream connector, e.g. the {} command of `pip install airbyte-{}=={}`)",
+            recorded.display(),
+            args.version,
+            hint.command("record-spec", &[&args.name]),
+            args.name,
+            args.name,
+            args.version
+        );
+    } else {
+        eprintln!(
+            "no spec recording in {}: the binary asks the connector for its spec at run time; record one with `{} --entrypoint CMD`",
+            dir.display(),
+            hint.command("record-spec", &[&args.name])
+        );
+    }
+    eprintln!("then check the new version (add `--entrypoint CMD`, the new upstream connector installed on this machine, unless it is provisioned for you):");
+    eprintln!(
+        "  {}",
+        hint.command("spec", &[&args.name, "--config-schema"])
+    );
+    eprintln!("  {}", hint.command("discover", &[&args.name]));
+    eprintln!("  {}", hint.command("capture", &[&args.name]));
+    Ok(())
+}
 
 pub fn pull(args: PullArgs) -> anyhow::Result<()> {
     let dir = args.dirs.connector(&args.name)?;
