@@ -4,7 +4,7 @@
 //! against their schemas by `doccheck`, which proposes the stream patches
 //! that fix what failed.
 
-use super::session::{load_config, Session, CATALOG};
+use super::session::{load_config, Connector, Session, CATALOG};
 use crate::ground::{logs, read_json, write_json};
 use anyhow::{bail, Context};
 use clap::Args;
@@ -78,6 +78,94 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         Some(m) => m.catalog(&fresh),
         None => catalog,
     };
+    let (bindings, mut checks) = enabled_bindings(&catalog, &fresh, &catalog_path);
+    if bindings.is_empty() {
+        bail!(
+            "no enabled bindings in {}: enable some (\"disable\": false) or run `{}` again",
+            catalog_path.display(),
+            hint.command("discover", &[&s.name])
+        );
+    }
+    let open = json!({"open": {
+        "capture": {
+            "name": format!("acmeCo/{}", s.name),
+            "connectorType": "IMAGE",
+            "config": config,
+            "bindings": bindings,
+        },
+        "version": "local",
+        "range": {"keyBegin": 0, "keyEnd": 4294967295u32, "rClockBegin": 0, "rClockEnd": 4294967295u32},
+        "state": {},
+    }});
+
+    let docs_path = work.join("documents.jsonl");
+    eprintln!(
+        "capture: {}: {} binding(s), for at most {} (sooner when the connector finishes), documents into {}",
+        s.name,
+        bindings.len(),
+        humantime::format_duration(Duration::from(args.duration)),
+        docs_path.display()
+    );
+    let run = run_capture(
+        &connector,
+        &open,
+        &mut checks,
+        &docs_path,
+        Duration::from(args.duration),
+    )?;
+    // What went wrong comes first, above the summary: a capture that got an
+    // error, or nothing, is a failed capture however it ended.
+    let failure = outcome(&run.seen, run.status, run.stopped, run.total);
+    if let Some(f) = &failure {
+        eprintln!("error: {f}");
+    }
+    eprintln!(
+        "captured {} ({} checkpoint(s)) into {}",
+        progress(&checks, run.total, run.elapsed),
+        run.checkpoints,
+        docs_path.display()
+    );
+    if let Some(m) = mock {
+        m.report()?;
+    }
+    for line in run.protocol_errors.iter().take(5) {
+        eprintln!("warning: not a protocol message on the binary's stdout: {line}");
+    }
+
+    let violations = check_documents(
+        &checks,
+        &work,
+        &docs_path,
+        &connector_dir,
+        args.write_patches,
+    )?;
+    if let Some(f) = failure {
+        bail!("the capture of {} failed: {f}", s.name);
+    }
+    if violations {
+        if args.write_patches {
+            bail!(
+                "documents violated their schemas; the proposed patches are written: run the capture again to check them (it rebuilds the connector)\nnext:\n  {}",
+                hint.command("capture", &[&s.name])
+            );
+        }
+        bail!(
+            "documents violated their schemas: review the proposed patches above, then this writes them:\nnext:\n  {}",
+            hint.command("capture", &[&s.name, "--write-patches"])
+        );
+    }
+    eprintln!("every document matched its schema");
+    Ok(())
+}
+
+/// The `open` bindings of the catalog's enabled bindings that this build
+/// still discovers (with the schema it discovers now), and what `doccheck`
+/// needs of each; a binding no longer discovered is skipped with a warning.
+fn enabled_bindings(
+    catalog: &Value,
+    fresh: &BTreeMap<String, Value>,
+    catalog_path: &Path,
+) -> (Vec<Value>, Vec<Counted>) {
     let mut bindings = Vec::new();
     let mut checks = Vec::new();
     for b in catalog["bindings"].as_array().into_iter().flatten() {
@@ -114,39 +202,37 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
             },
         }));
     }
-    let bindings_len = bindings.len();
-    if bindings.is_empty() {
-        bail!(
-            "no enabled bindings in {}: enable some (\"disable\": false) or run `{}` again",
-            catalog_path.display(),
-            hint.command("discover", &[&s.name])
-        );
-    }
-    let open = json!({"open": {
-        "capture": {
-            "name": format!("acmeCo/{}", s.name),
-            "connectorType": "IMAGE",
-            "config": config,
-            "bindings": bindings,
-        },
-        "version": "local",
-        "range": {"keyBegin": 0, "keyEnd": 4294967295u32, "rClockBegin": 0, "rClockEnd": 4294967295u32},
-        "state": {},
-    }});
+    (bindings, checks)
+}
 
-    let docs_path = work.join("documents.jsonl");
+/// How a capture run ended.
+struct Run {
+    status: std::process::ExitStatus,
+    seen: logs::Seen,
+    /// We stopped it (`--for` reached).
+    stopped: bool,
+    total: u64,
+    checkpoints: u64,
+    elapsed: Duration,
+    protocol_errors: Vec<String>,
+}
+
+/// Sends `open` to the binary and writes the captured documents to
+/// `docs_path`, counting them per binding in `checks`, with progress on
+/// stderr, until the binary exits or `limit` has passed (then SIGTERM, and
+/// SIGKILL 5 s later).
+fn run_capture(
+    connector: &Connector,
+    open: &Value,
+    checks: &mut [Counted],
+    docs_path: &Path,
+    limit: Duration,
+) -> anyhow::Result<Run> {
     let mut docs_out = std::io::BufWriter::new(
-        std::fs::File::create(&docs_path)
+        std::fs::File::create(docs_path)
             .with_context(|| format!("cannot write {}", docs_path.display()))?,
     );
     let tty = std::io::stderr().is_terminal();
-    eprintln!(
-        "capture: {}: {} binding(s), for at most {} (sooner when the connector finishes), documents into {}",
-        s.name,
-        bindings_len,
-        humantime::format_duration(Duration::from(args.duration)),
-        docs_path.display()
-    );
     let mut child = connector.spawn(true)?;
     let relay = logs::Relay::start(child.stderr.take().expect("piped"), tty);
     // The open request is the last request: closing stdin after it lets the
@@ -168,7 +254,7 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     });
 
     let start = Instant::now();
-    let deadline = start + Duration::from(args.duration);
+    let deadline = start + limit;
     let mut stopped_at: Option<Instant> = None;
     let mut last_progress = start;
     let mut checkpoints = 0u64;
@@ -209,7 +295,7 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         if stopped_at.is_none() && now >= deadline {
             eprintln!(
                 "\n{} reached: stopping the capture",
-                humantime::format_duration(Duration::from(args.duration))
+                humantime::format_duration(limit)
             );
             stopped_at = Some(now);
             relay.stopping();
@@ -223,13 +309,13 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         // A line redrawn twice a second on a terminal; in CI, one every 10 s.
         if tty && now.duration_since(last_progress) >= Duration::from_millis(500) {
             last_progress = now;
-            eprint!("\r\x1b[K{}", progress(&checks, total, start.elapsed()));
+            eprint!("\r\x1b[K{}", progress(checks, total, start.elapsed()));
         } else if !tty && now.duration_since(last_progress) >= Duration::from_secs(10) {
             last_progress = now;
             eprintln!(
                 "capture: {:.0?}: {}",
                 start.elapsed(),
-                progress(&checks, total, start.elapsed())
+                progress(checks, total, start.elapsed())
             );
         }
     }
@@ -240,27 +326,28 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     if tty {
         eprintln!();
     }
-    // What went wrong comes first, above the summary: a capture that got an
-    // error, or nothing, is a failed capture however it ended.
-    let failure = outcome(&seen, status, stopped_at.is_some(), total);
-    if let Some(f) = &failure {
-        eprintln!("error: {f}");
-    }
-    eprintln!(
-        "captured {} ({checkpoints} checkpoint(s)) into {}",
-        progress(&checks, total, start.elapsed()),
-        docs_path.display()
-    );
-    if let Some(m) = mock {
-        m.report()?;
-    }
-    for line in protocol_errors.iter().take(5) {
-        eprintln!("warning: not a protocol message on the binary's stdout: {line}");
-    }
+    Ok(Run {
+        status,
+        seen,
+        stopped: stopped_at.is_some(),
+        total,
+        checkpoints,
+        elapsed: start.elapsed(),
+        protocol_errors,
+    })
+}
 
-    // The documents against their schemas: `doccheck` (its own binary, so
-    // xtask compiles no JSON Schema validator), reports and proposed patches
-    // on stderr.
+/// The documents against their schemas: `doccheck` (its own binary, so
+/// xtask compiles no JSON Schema validator) prints its reports and
+/// proposed patches on stderr (and writes them with `write_patches`);
+/// returns whether any document violated its schema.
+fn check_documents(
+    checks: &[Counted],
+    work: &Path,
+    docs_path: &Path,
+    connector_dir: &Path,
+    write_patches: bool,
+) -> anyhow::Result<bool> {
     let check_path = work.join("check-bindings.json");
     let list: Vec<Value> = checks
         .iter()
@@ -272,10 +359,10 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         .arg("--bindings")
         .arg(&check_path)
         .arg("--documents")
-        .arg(&docs_path)
+        .arg(docs_path)
         .arg("--connector-dir")
-        .arg(&connector_dir);
-    if args.write_patches {
+        .arg(connector_dir);
+    if write_patches {
         doccheck.arg("--write-patches");
     }
     let out = doccheck
@@ -294,24 +381,7 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
             String::from_utf8_lossy(&out.stdout)
         )
     })?;
-    let violations = verdict["violations"] == true;
-    if let Some(f) = failure {
-        bail!("the capture of {} failed: {f}", s.name);
-    }
-    if violations {
-        if args.write_patches {
-            bail!(
-                "documents violated their schemas; the proposed patches are written: run the capture again to check them (it rebuilds the connector)\nnext:\n  {}",
-                hint.command("capture", &[&s.name])
-            );
-        }
-        bail!(
-            "documents violated their schemas: review the proposed patches above, then this writes them:\nnext:\n  {}",
-            hint.command("capture", &[&s.name, "--write-patches"])
-        );
-    }
-    eprintln!("every document matched its schema");
-    Ok(())
+    Ok(verdict["violations"] == true)
 }
 
 /// Why a capture failed, if it did: the binary's non-zero exit (unless we
