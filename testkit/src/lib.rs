@@ -45,8 +45,8 @@ pub fn shared(test: &str) -> Option<PathBuf> {
 
 /// Says that `test` skipped and why: a `skipped: <test>: <why>` line on
 /// stderr (shown with `--nocapture`), and the same line appended to
-/// `target/test-skips.txt` (`$CARGO_TARGET_DIR` when set), which `.ci/run`
-/// prints after the tests, so a CI log says what did not run.
+/// `target/test-skips.txt` (`$CARGO_TARGET_DIR` when set), which `cargo xtask
+/// test` lists after the tests, so a test log says what did not run.
 pub fn skip(test: &str, why: &str) {
     let line = format!("skipped: {test}: {why}");
     eprintln!("{line}");

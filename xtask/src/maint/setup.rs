@@ -186,14 +186,52 @@ fn make_executable(path: &Path) -> std::io::Result<()> {
 pub fn test(args: TestArgs) -> anyhow::Result<()> {
     setup_defaults()?;
     let root = crate::ground::workspace_root();
-    eprintln!(
-        "test: cargo test --workspace --no-fail-fast {}",
-        args.cargo_args.join(" ")
-    );
-    run(cargo()
+    // testkit::skip appends a line per skipped test here (testkit::SKIPS).
+    let skips = crate::ground::target_dir().join("test-skips.txt");
+    let _ = std::fs::remove_file(&skips);
+    // `cargo xtask test ARGS -- TEST_ARGS`: ARGS go to cargo, TEST_ARGS to
+    // the test binaries.
+    let (cargo_args, test_args) = match args.cargo_args.iter().position(|a| a == "--") {
+        Some(i) => (&args.cargo_args[..i], &args.cargo_args[i + 1..]),
+        None => (&args.cargo_args[..], &[][..]),
+    };
+    // Every test binary runs, so one failure does not hide the others.
+    eprintln!("test: fast tier: cargo test --workspace --no-fail-fast");
+    let fast = run(cargo()
         .current_dir(&root)
-        // Every test binary runs, so one failure does not hide the others.
         .args(["test", "--workspace", "--no-fail-fast"])
-        .args(&args.cargo_args))
-    .context("tests failed")
+        .args(cargo_args)
+        .arg("--")
+        .args(test_args));
+    eprintln!("test: full tier: cargo test -p xtask --test full --no-fail-fast -- --ignored");
+    let full = run(cargo()
+        .current_dir(&root)
+        .args(["test", "-p", "xtask", "--test", "full", "--no-fail-fast"])
+        .args(cargo_args)
+        .args(["--", "--ignored"])
+        .args(test_args));
+    // What did not run here, said after the totals (a skip is never a pass).
+    let mut skipped: Vec<String> = std::fs::read_to_string(&skips)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    skipped.sort();
+    skipped.dedup();
+    if skipped.is_empty() {
+        println!("test: no test skipped");
+    } else {
+        println!("test: {} test(s) skipped (they passed nothing):", skipped.len());
+        for line in &skipped {
+            println!("  {line}");
+        }
+    }
+    match (fast, full) {
+        (Ok(()), Ok(())) => Ok(()),
+        (fast, full) => bail!(
+            "tests failed: fast tier {}, full tier {}; each failure is above its tier's summary",
+            fast.map_or("failed", |_| "passed"),
+            full.map_or("failed", |_| "passed"),
+        ),
+    }
 }

@@ -68,6 +68,7 @@ fn spec_response(binary: &Path) -> Value {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn build_source_faker_and_drive_it_against_the_real_faker() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
@@ -298,6 +299,7 @@ fn build_source_faker_and_drive_it_against_the_real_faker() {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn a_bad_connector_fails_the_build_with_every_problem() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("source-bad");
@@ -327,6 +329,7 @@ fn a_bad_connector_fails_the_build_with_every_problem() {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn expand_prints_the_generated_code() {
     let out = xtask(&["expand".as_ref(), "source-faker".as_ref()]);
     assert!(
@@ -341,6 +344,7 @@ fn expand_prints_the_generated_code() {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn record_spec_reproduces_the_committed_recording() {
     let tmp = tempfile::tempdir().unwrap();
     let root = testkit::workspace_root();

@@ -18,9 +18,8 @@
 //! Every response line is decoded by `testkit::flow`'s strict types (through
 //! `testkit::exchange`). The documents per binding of each run are printed.
 
-mod e2e;
 
-use e2e::{open_binding, E2e};
+use crate::e2e::{self, open_binding, E2e};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -159,6 +158,7 @@ impl Scenario<'_> {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn faker_state_per_binding_across_backfills_removals_and_the_upgrade() {
     let out = tempfile::tempdir().unwrap();
     let binary = e2e::last_line(&[
@@ -205,6 +205,7 @@ fn faker_state_per_binding_across_backfills_removals_and_the_upgrade() {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn harvest_state_per_binding_across_backfills_removals_and_the_upgrade() {
     let t = E2e::new("source-harvest");
     let start = "2025-01-01T00:00:00Z";

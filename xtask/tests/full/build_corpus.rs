@@ -9,6 +9,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn every_corpus_connector_builds_with_connectors_dir() {
     let Some(shared) = testkit::shared("every_corpus_connector_builds_with_connectors_dir") else {
         return;

@@ -61,6 +61,7 @@ fn assert_runs(entrypoint: &str) {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn a_venv_is_installed_once_and_keyed_by_the_lock_hash() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
@@ -118,6 +119,7 @@ fn a_venv_is_installed_once_and_keyed_by_the_lock_hash() {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn an_interrupted_install_is_redone() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
@@ -170,6 +172,7 @@ fn an_interrupted_install_is_redone() {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn an_absent_python_version_is_named_with_how_to_install_it() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
@@ -184,6 +187,7 @@ fn an_absent_python_version_is_named_with_how_to_install_it() {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn a_connector_without_upstream_says_what_to_add() {
     let tmp = tempfile::tempdir().unwrap();
     let dirs = connectors(tmp.path(), "3.11", "cowsay==6.1\n");
@@ -201,6 +205,7 @@ fn a_connector_without_upstream_says_what_to_add() {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn bump_re_resolves_the_lock_with_pip() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("connectors/source-tabulate");

@@ -18,12 +18,11 @@
 //! The API's behaviour in detail (and the 500 that outlasts the retries) is
 //! `e2e_freshdesk.rs`'s; this test is about the image.
 
-mod docker;
-mod e2e;
 
 use std::time::Instant;
 
-use docker::*;
+use crate::docker::*;
+use crate::e2e;
 use mockapi::MockApi;
 use serde_json::{json, Value};
 use testkit::docker::Engine;
@@ -65,6 +64,7 @@ fn documents(run: &Run, n: usize) -> Vec<Vec<Value>> {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn freshdesk_image_against_the_mock_api() {
     let Some(engine) = Engine::start(TEST) else {
         return;

@@ -57,6 +57,7 @@ fn paste(hint: &str) -> (Output, String, String) {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn every_next_hint_works_when_pasted_and_the_binary_says_what_it_is() {
     let faker = testkit::faker(testkit::FAKER_LATEST);
     // A folder name with a space: hints must quote it.
@@ -158,6 +159,7 @@ fn every_next_hint_works_when_pasted_and_the_binary_says_what_it_is() {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn new_connector_on_an_existing_folder_suggests_only_what_changes() {
     let tmp = tempfile::tempdir().unwrap();
     let dirs = s(tmp.path());
@@ -203,6 +205,7 @@ fn new_connector_on_an_existing_folder_suggests_only_what_changes() {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn a_mistyped_connector_gets_did_you_mean_and_the_list() {
     let tmp = tempfile::tempdir().unwrap();
     let dirs = s(tmp.path());
@@ -268,6 +271,7 @@ esac
 "#;
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn a_capture_that_got_errors_or_nothing_fails_and_says_so_first() {
     let tmp = tempfile::tempdir().unwrap();
     let dirs = tmp.path().join("connectors");
@@ -351,6 +355,7 @@ fn a_capture_that_got_errors_or_nothing_fails_and_says_so_first() {
 }
 
 #[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn outputs_follow_cargo_target_dir() {
     // The workspace's target folder under another name: cargo reuses its
     // builds, and every path printed must be under the name given.

@@ -1,0 +1,29 @@
+//! xtask's full tier: every test here needs what `cargo xtask test` installs
+//! or CI provides (the pinned Airbyte connectors, the shipped connectors'
+//! provisioned upstreams, a Docker engine, Chromium, `../shared`), so each
+//! is `#[ignore]`d for a plain `cargo test` (which lists them as ignored)
+//! and run by `cargo xtask test` (`cargo test -p xtask --test full --
+//! --ignored`). One harness, so the tier links once.
+//!
+//! `e2e` and `docker` are what the end-to-end and image tests share.
+
+mod docker;
+mod e2e;
+
+mod binding_state;
+mod build_corpus;
+mod build_faker;
+mod docker_faker;
+mod docker_freshdesk;
+mod e2e_freshdesk;
+mod e2e_github;
+mod e2e_harvest;
+mod e2e_intercom;
+mod e2e_stripe;
+mod e2e_zendesk_support;
+mod first_hour;
+mod form_browser;
+mod provision;
+mod shipped;
+mod workflow_faker;
+mod workflow_mock;
