@@ -1,0 +1,10 @@
+//! mockapi's tests, one harness (`autotests = false`): each module drives
+//! the mock through real sockets or `routes::Api`, as the connectors' tests
+//! meet it.
+
+mod auth;
+mod filter;
+mod harness;
+mod search;
+mod stripe_style;
+mod zendesk_style;
