@@ -31,7 +31,6 @@
 use anyhow::{bail, Context};
 use clap::Parser;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{json, Value};
 
@@ -167,9 +166,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
             fixtures.display()
         );
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = xtask::ground::target_dir();
     let dir = target.join("bench");
     std::fs::create_dir_all(&dir)?;
     let fake = fake_connector(&dir)?;
@@ -271,7 +268,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
     // The generic binary, built as connector binaries ship.
     if !args.no_build && args.binary.is_none() {
-        let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        let status = xtask::ground::cargo()
             .args([
                 "build",
                 "--profile",

@@ -5,7 +5,6 @@
 
 use anyhow::{bail, Context};
 use std::path::PathBuf;
-use std::process::Command;
 
 /// A tool binary: its package, its binary name, and what it is, for the
 /// first build's progress line.
@@ -35,7 +34,7 @@ impl Tool {
         };
         let bin = crate::ground::target_dir().join(dir).join(self.bin);
         let first = !bin.exists();
-        let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        let mut cmd = crate::ground::cargo();
         cmd.current_dir(crate::ground::workspace_root()).args([
             "build",
             "--profile",

@@ -52,9 +52,7 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<()> {
         ),
         None => TARGETS.to_vec(),
     };
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target_dir = crate::ground::target_dir();
     let path = ensure_cargo_fuzz(&target_dir)?;
     let fixtures = args
         .fixtures
@@ -78,7 +76,7 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<()> {
         let log_file = std::fs::File::create(&log)
             .with_context(|| format!("cannot create {}", log.display()))?;
         let cargo_fuzz = |verb: &str| {
-            let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+            let mut c = crate::ground::cargo();
             c.current_dir(root.join("fuzz"))
                 .env("PATH", &path)
                 .env("RUSTC_BOOTSTRAP", "1")
@@ -178,7 +176,7 @@ fn ensure_cargo_fuzz(target_dir: &Path) -> anyhow::Result<std::ffi::OsString> {
         tools.display(),
         version.as_deref().unwrap_or("none")
     );
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let status = crate::ground::cargo()
         .args([
             "install",
             "cargo-fuzz",

@@ -220,7 +220,7 @@ pub fn build_connector(opts: &BuildOptions) -> anyhow::Result<PathBuf> {
 
     let dev = dev_build();
     let triple = if musl_installed() { MUSL } else { GNU };
-    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let mut cargo = crate::ground::cargo();
     if dev {
         eprintln!("build: {name}: {DEV_PROFILE_ENV}=dev: a dev build for this machine (cargo's dev profile, no --target, not static: not for images)");
         cargo

@@ -18,7 +18,6 @@
 //! Every response line is decoded by `testkit::flow`'s strict types (through
 //! `testkit::exchange`). The documents per binding of each run are printed.
 
-
 use crate::e2e::{self, open_binding, E2e};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;

@@ -18,7 +18,6 @@
 //! The API's behaviour in detail (and the 500 that outlasts the retries) is
 //! `e2e_freshdesk.rs`'s; this test is about the image.
 
-
 use std::time::Instant;
 
 use crate::docker::*;

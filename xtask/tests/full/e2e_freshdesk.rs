@@ -12,7 +12,6 @@
 //!
 //! One test function: the requests share one build and run in order.
 
-
 use crate::e2e::*;
 use serde_json::{json, Value};
 use std::time::Instant;

@@ -50,7 +50,6 @@
 //! others since its retries wait 31 s (measured: 47-67 s for the whole test
 //! this way, 79 s with the failure run after the rest).
 
-
 use crate::e2e::*;
 use mockapi::MockApi;
 use serde_json::{json, Value};
