@@ -19,7 +19,7 @@
 /// The scanner, or a reader built on it, gave up: the value goes to the slow
 /// path (serde_json), which accepts or rejects it. For the walk, the record
 /// goes to the reference path ([`crate::normalize`]); for the RECORD line
-/// decoder, the line goes to the serde decoder ([`crate::airbyte`]).
+/// decoder, the line goes to the serde decoder (`crate::airbyte`).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Fallback;
 

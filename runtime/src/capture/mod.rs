@@ -1,5 +1,5 @@
 //! `open`: the capture. Sets up its bindings and the configured catalog
-//! ([`setup`], [`catalog`]), writes the connector's files, runs `read`, and
+//! ([`mod@setup`], [`catalog`]), writes the connector's files, runs `read`, and
 //! turns its stdout into `captured` and `checkpoint` responses (the loop,
 //! here, and [`translate`]).
 //!
