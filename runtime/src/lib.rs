@@ -15,16 +15,16 @@
 
 pub use patches;
 
+mod airbyte;
 mod capture;
 mod cli;
 mod connector;
 mod error;
+mod flow;
 pub mod normalize;
 mod ops;
-mod protocol;
-mod record_line;
+mod scan;
 pub mod state;
-mod translate;
 
 pub use cli::{parse_duration, version_text, Args, Build};
 pub use error::Error;
@@ -107,20 +107,20 @@ where
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let request = decode_request(n, &line)?;
+        let request = flow::decode_request(n, &line)?;
         match request {
-            protocol::Request::Spec => ops::spec(connector, &opts, &mut out).await?,
-            protocol::Request::Discover(d) => ops::discover(connector, &opts, d, &mut out).await?,
-            protocol::Request::Validate(v) => ops::validate(connector, &opts, v, &mut out).await?,
-            protocol::Request::Apply => {
-                protocol::write_line(&mut out, br#"{"applied":{}}"#).await?;
+            flow::Request::Spec => ops::spec(connector, &opts, &mut out).await?,
+            flow::Request::Discover(d) => ops::discover(connector, &opts, d, &mut out).await?,
+            flow::Request::Validate(v) => ops::validate(connector, &opts, v, &mut out).await?,
+            flow::Request::Apply => {
+                flow::write_line(&mut out, flow::response::APPLIED).await?;
             }
-            protocol::Request::Open(open) => {
+            flow::Request::Open(open) => {
                 capture::run(connector, &opts, *open, &mut input, &mut out).await?;
                 out.flush().await.map_err(Error::stdout)?;
                 return Ok(());
             }
-            protocol::Request::Acknowledge => {
+            flow::Request::Acknowledge => {
                 tracing::debug!("ignoring acknowledge outside of a capture");
             }
         }
@@ -130,24 +130,15 @@ where
     Ok(())
 }
 
-/// Decodes the `n`th line of stdin as a Flow capture request.
-fn decode_request(n: usize, line: &[u8]) -> Result<protocol::Request, Error> {
-    serde_json::from_slice(line).map_err(|err| {
-        Error::Request(format!(
-            "request {n} on stdin is not a Flow capture request ({err}): send one JSON object per line"
-        ))
-    })
-}
-
 /// Entry points of the fuzz targets (`fuzz/`, `cargo xtask fuzz`): the
 /// decoders as the binary runs them. Not an API.
 #[doc(hidden)]
 pub mod fuzzing {
-    pub use crate::translate::translate_for_fuzzing;
+    pub use crate::capture::translate::translate_for_fuzzing;
 
     /// [`crate::serve`]'s decoding of one request line; the error it would
     /// end with.
     pub fn decode_request(line: &[u8]) -> Result<(), crate::Error> {
-        crate::decode_request(1, line).map(drop)
+        crate::flow::decode_request(1, line).map(drop)
     }
 }

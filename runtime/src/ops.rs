@@ -1,12 +1,15 @@
 //! The short requests: spec, discover and validate (apply needs no connector).
+//! Each runs the connector once and waits for the one message it answers
+//! with ([`collect`]).
 
 use serde_json::{json, Value};
 use tokio::io::AsyncWrite;
 
 use patches::apply;
 
-use crate::connector::{self, Workdir};
-use crate::protocol::{self, write_response};
+use crate::airbyte;
+use crate::connector::{self, Process, Workdir};
+use crate::flow::{self, write_response};
 use crate::{Error, Options};
 
 /// Parse JSON text baked into the description (validated at build time).
@@ -32,7 +35,7 @@ pub async fn spec<W: AsyncWrite + Unpin>(
         return write_response(out, "spec", &response).await;
     }
     let mut process = connector::spawn(connector, opts, "spec", &[])?;
-    let airbyte_spec = process.collect("SPEC").await?;
+    let airbyte_spec = collect(&mut process, "SPEC").await?;
     let config_patch = connector
         .spec
         .config_patch
@@ -88,13 +91,49 @@ async fn run_with_config(
         command,
         &["--config".as_ref(), config.as_os_str()],
     )?;
-    process.collect(expected).await
+    collect(&mut process, expected).await
+}
+
+/// Read every line of `process` until EOF, returning the last message of type
+/// `want` (e.g. `CATALOG`, the object under its field), then wait for the exit.
+async fn collect(process: &mut Process, want: &str) -> Result<Value, Error> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut found: Option<Value> = None;
+    while process.next_line(&mut buf).await? {
+        let Some((env, _)) = airbyte::parse(&buf) else {
+            continue;
+        };
+        if env.ty == want {
+            let raw = match want {
+                "SPEC" => env.spec,
+                "CATALOG" => env.catalog,
+                "CONNECTION_STATUS" => env.connection_status,
+                _ => None,
+            };
+            match raw.map(|r| serde_json::from_str::<Value>(r.get())) {
+                Some(Ok(v)) => found = Some(v),
+                _ => {
+                    tracing::warn!(target: "connector", "the connector wrote a {want} message without its body")
+                }
+            }
+        } else {
+            airbyte::side_message(&env, &mut process.last_error);
+        }
+    }
+    process.finish().await?;
+    found.ok_or_else(|| Error::Connector {
+        message: format!(
+            "the connector's `{}` exited successfully without writing a {want} message",
+            process.command
+        ),
+        exit_code: None,
+    })
 }
 
 pub async fn discover<W: AsyncWrite + Unpin>(
     connector: &'static patches::Connector,
     opts: &Options,
-    req: protocol::Discover,
+    req: flow::Discover,
     out: &mut W,
 ) -> Result<(), Error> {
     let catalog = run_with_config(connector, opts, "discover", &req.config, "CATALOG").await?;
@@ -120,7 +159,7 @@ pub async fn discover<W: AsyncWrite + Unpin>(
 pub async fn validate<W: AsyncWrite + Unpin>(
     connector: &'static patches::Connector,
     opts: &Options,
-    req: protocol::Validate,
+    req: flow::Validate,
     out: &mut W,
 ) -> Result<(), Error> {
     let mut paths = Vec::with_capacity(req.bindings.len());

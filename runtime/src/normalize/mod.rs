@@ -48,11 +48,11 @@ use serde_json::Value;
 pub mod datetime;
 pub mod plan;
 pub mod reference;
-pub mod scan;
 pub mod walk;
 
+/// The walk gave up: use the reference path for this record.
+pub use crate::scan::Fallback;
 pub use datetime::{datetime_to_date, is_strict_rfc3339, normalize_datetime, UNIX_SECONDS_MAX};
-pub use walk::Fallback;
 
 /// Normalizes the documents of one binding. Built once per binding at open.
 #[derive(Debug, Clone, Default)]

@@ -8,7 +8,7 @@
 //! at all. What a value becomes is decided by [`super::reference::scalar`],
 //! the very function the reference path uses.
 //!
-//! The walk checks that what it passes over is JSON ([`super::scan`]), so a
+//! The walk checks that what it passes over is JSON (`crate::scan`), so a
 //! line decoder may hand it a record unchecked, and never panics on any
 //! input: where it cannot go on (malformed text, an escaped string it cannot
 //! unescape, a property needing a merge of patterns, see [`super::plan`]) it
@@ -22,12 +22,8 @@ use serde_json::Value;
 use super::datetime::{date_of_datetime, is_naive, is_strict_rfc3339};
 use super::plan::{Child, Declared, Node};
 use super::reference::scalar;
-use super::scan::{enter, Scanner, Step};
+use crate::scan::{enter, Fallback, Scanner, Step};
 use patches::Normalization;
-
-/// The walk gave up: use the reference path for this record.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Fallback;
 
 pub struct Walker<'a> {
     text: &'a str,
@@ -61,7 +57,7 @@ impl<'a> Walker<'a> {
     /// Walks the value starting at `start` within `text` (a whole line, say):
     /// returns its end and whether it changed; when it did, the new value was
     /// appended to `out` (else `out` is untouched: `text[start..end]` is the
-    /// value). The value is checked to be JSON on the way ([`Scanner`]);
+    /// value). The value is checked to be JSON on the way (`Scanner`);
     /// `depth`: the containers around it in `text`.
     pub fn value_at(
         text: &'a str,

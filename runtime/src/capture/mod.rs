@@ -1,9 +1,11 @@
-//! `open`: the capture. Writes the connector's files, runs `read`, and turns
-//! its stdout into `captured` and `checkpoint` responses.
+//! `open`: the capture. Sets up its bindings and the configured catalog
+//! ([`mod@setup`], [`catalog`]), writes the connector's files, runs `read`, and
+//! turns its stdout into `captured` and `checkpoint` responses (the loop,
+//! here, and [`translate`]).
 //!
 //! The hot path is one loop: read a batch of the connector's stdout, translate
-//! its whole lines (`crate::translate`: a large batch in two halves, the second on a helper
-//! thread), write the responses in line order and flush them. So a checkpoint
+//! its whole lines ([`translate`]: a large batch in two halves, the second on
+//! a helper thread), write the responses in line order and flush them. So a checkpoint
 //! never overtakes the records before it, and when Flow stops reading our
 //! stdout we stop reading the child's (memory stays bounded by a few batch
 //! buffers). Lines are parsed in place, borrowing from the batch (no per-record
@@ -14,25 +16,20 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 
 use crate::connector::{self, Workdir};
-use crate::normalize::DocNormalizer;
+use crate::flow::{self, response, Open};
 use crate::ops::connector_config;
-use crate::protocol::{self, Open};
-use crate::translate::{mark_unique, Binding, Helper, Translator, BATCH_SIZE};
 use crate::{state, Error, Options};
 
-/// `/a/b~1c` -> `["a", "b/c"]`.
-fn pointer_tokens(ptr: &str) -> Vec<String> {
-    ptr.split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect()
-}
+mod catalog;
+mod setup;
+pub mod translate;
 
-const SYNTHETIC_CHECKPOINT: &[u8] = br#"{"checkpoint":{"state":{"updated":{},"mergePatch":true}}}"#;
+use setup::{setup, Setup};
+use translate::{Helper, Translator, BATCH_SIZE};
 
 pub async fn run<R, W>(
     connector: &'static patches::Connector,
@@ -49,114 +46,11 @@ where
     let skip_interval = open.capture.config.get("_atf_skip_interval") == Some(&Value::Bool(true));
     let config = connector_config(connector, &open.capture.config)?;
 
-    let mut bindings = Vec::with_capacity(open.capture.bindings.len());
-    let mut streams = Vec::with_capacity(open.capture.bindings.len());
-    let mut state_bindings = Vec::with_capacity(open.capture.bindings.len());
-    // Bindings taken by value: their schemas move into the catalog (the
-    // clones took 1.5-2 ms of the 16 ms open of `cargo xtask bench`'s 10x
-    // schema).
-    for (i, mut b) in open.capture.bindings.into_iter().enumerate() {
-        let rc = &b.resource_config;
-        let stream = rc.get("stream").and_then(Value::as_str).ok_or_else(|| {
-            Error::Request(format!(
-                "open: /capture/bindings/{i}/resourceConfig/stream is missing or not a string: each binding names the Airbyte stream it captures"
-            ))
-        })?;
-        let namespace = rc
-            .get("namespace")
-            .and_then(Value::as_str)
-            .filter(|n| !n.is_empty());
-        let sync_mode = rc
-            .get("syncMode")
-            .or_else(|| rc.get("sync_mode"))
-            .and_then(Value::as_str)
-            .unwrap_or("full_refresh");
-        let cursor_field = rc
-            .get("cursorField")
-            .or_else(|| rc.get("cursor_field"))
-            .cloned()
-            .filter(|c| !c.is_null())
-            .unwrap_or_else(|| json!([]));
-        let schema = b
-            .collection
-            .write_schema
-            .take()
-            .or_else(|| b.collection.read_schema.take())
-            .unwrap_or_else(|| json!({}));
-        let primary_key: Vec<Vec<String>> =
-            b.collection.key.iter().map(|k| pointer_tokens(k)).collect();
-
-        let declared = connector.streams.for_stream(stream).normalizations;
-        let normalizer = DocNormalizer::new(&schema, declared);
-        let noop = normalizer.is_noop();
-        tracing::debug!(binding = i, stream, noop, "binding");
-
-        let mut descriptor = json!({ "name": stream });
-        if let Some(ns) = namespace {
-            descriptor["namespace"] = json!(ns);
-        }
-        let mut airbyte_stream = descriptor.clone();
-        airbyte_stream["json_schema"] = schema;
-        airbyte_stream["supported_sync_modes"] = json!([sync_mode]);
-        // Built by moves, not `json!`: the macro copies each value it is
-        // given through `to_value` (the schema twice over, half the
-        // instructions of a large catalog's open, callgrind).
-        let mut configured = serde_json::Map::with_capacity(5);
-        configured.insert("stream".into(), airbyte_stream);
-        configured.insert("sync_mode".into(), json!(sync_mode));
-        configured.insert("cursor_field".into(), cursor_field);
-        configured.insert("destination_sync_mode".into(), json!("append"));
-        configured.insert("primary_key".into(), json!(primary_key));
-        streams.push(Value::Object(configured));
-        // Flow sends each binding's `stateKey`; an older Flow did not: then
-        // it is derived as Flow derives it (`state::state_key`), from the
-        // resource path it sent or the one our spec's pointers give.
-        let state_key = if b.state_key.is_empty() {
-            let path = if b.resource_path.is_empty() {
-                namespace
-                    .into_iter()
-                    .chain([stream])
-                    .map(str::to_string)
-                    .collect()
-            } else {
-                std::mem::take(&mut b.resource_path)
-            };
-            state::state_key(&path, b.backfill)
-        } else {
-            std::mem::take(&mut b.state_key)
-        };
-        state_bindings.push(state::StateBinding {
-            namespace: namespace.map(str::to_string),
-            stream: stream.to_string(),
-            state_key: state_key.clone(),
-        });
-        let prefix = if i == 0 {
-            br#"{"captured":{"doc":"#.to_vec()
-        } else {
-            format!(r#"{{"captured":{{"binding":{i},"doc":"#).into_bytes()
-        };
-        bindings.push(Binding {
-            stream: stream.to_string(),
-            namespace: namespace.map(str::to_string),
-            normalizer,
-            noop,
-            prefix,
-            unique_stream: false,
-            state_key,
-        });
-    }
-    mark_unique(&mut bindings);
-    let range = open.range.unwrap_or_default();
-    let mut catalog = serde_json::Map::with_capacity(2);
-    catalog.insert("streams".into(), Value::Array(streams));
-    catalog.insert(
-        "estuary.dev/range".into(),
-        json!({
-            "begin": format!("{:08x}", range.key_begin),
-            "end": format!("{:08x}", range.key_end.unwrap_or(u32::MAX)),
-        }),
-    );
-    let catalog = Value::Object(catalog);
+    let Setup {
+        bindings,
+        catalog,
+        state_bindings,
+    } = setup(connector, open.capture.bindings, open.range)?;
 
     let flow_state = open.state.unwrap_or(Value::Null);
     let resume = state::resume(&flow_state, &state_bindings, opts.force_per_stream_state);
@@ -185,14 +79,15 @@ where
     );
     let mut process = connector::spawn(connector, opts, "read", &args)?;
 
-    protocol::write_line(out, br#"{"opened":{}}"#).await?;
+    flow::write_line(out, response::OPENED).await?;
     // The state's first checkpoint: STREAM states of the layout before
     // `stateKey`s moved under them, states of bindings no longer in the open
     // removed (`crate::state::resume`). It carries no documents.
     let first_checkpoint = resume.first_checkpoint.is_some();
     if let Some(patch) = &resume.first_checkpoint {
-        let line = json!({"checkpoint": {"state": {"updated": patch, "mergePatch": true}}});
-        protocol::write_line(out, line.to_string().as_bytes()).await?;
+        let mut line = Vec::new();
+        response::checkpoint(&mut line, patch, true);
+        out.write_all(&line).await.map_err(Error::stdout)?;
     }
     out.flush().await.map_err(Error::stdout)?;
 
@@ -256,7 +151,7 @@ where
         process.finish().await?;
         if pending {
             tracing::warn!("the connector exited successfully without a final STATE after its last records; emitting an empty merge-patch checkpoint so they commit");
-            protocol::write_line(out, SYNTHETIC_CHECKPOINT).await?;
+            flow::write_line(out, response::SYNTHETIC_CHECKPOINT).await?;
             checkpoints += 1;
         }
         out.flush().await.map_err(Error::stdout)?;
@@ -283,8 +178,8 @@ where
             match input.read_until(b'\n', &mut line).await {
                 Ok(0) => std::future::pending::<()>().await,
                 Ok(_) if line.iter().all(u8::is_ascii_whitespace) => {}
-                Ok(_) => match serde_json::from_slice::<protocol::Request>(&line) {
-                    Ok(protocol::Request::Acknowledge) => {}
+                Ok(_) => match serde_json::from_slice::<flow::Request>(&line) {
+                    Ok(flow::Request::Acknowledge) => {}
                     Ok(_) => {
                         return Error::Request(
                             "received a request other than acknowledge during a capture: a capture is the last request of a process".into(),

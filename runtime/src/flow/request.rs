@@ -1,11 +1,8 @@
-//! The Flow capture protocol's JSON shapes this runtime reads and writes
-//! (see `../shared/protocol/`): requests are parsed leniently (unknown fields
-//! ignored), responses follow the protobuf JSON mapping (default fields
-//! omitted).
+//! Flow's capture requests as this runtime reads them (see
+//! `../shared/protocol/`): parsed leniently, unknown fields ignored.
 
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::Error;
 
@@ -140,20 +137,11 @@ pub struct Range {
     pub key_end: Option<u32>,
 }
 
-/// Write one response line (the bytes of one JSON object, then `\n`).
-pub async fn write_line<W: AsyncWrite + Unpin>(out: &mut W, json: &[u8]) -> Result<(), Error> {
-    out.write_all(json).await.map_err(Error::stdout)?;
-    out.write_all(b"\n").await.map_err(Error::stdout)
-}
-
-/// Write `{"<name>": body}` as one line.
-pub async fn write_response<W: AsyncWrite + Unpin>(
-    out: &mut W,
-    name: &str,
-    body: &Value,
-) -> Result<(), Error> {
-    let mut obj = serde_json::Map::with_capacity(1);
-    obj.insert(name.to_string(), body.clone());
-    let bytes = serde_json::to_vec(&Value::Object(obj)).expect("a Value always serializes");
-    write_line(out, &bytes).await
+/// Decodes the `n`th line of stdin as a Flow capture request.
+pub fn decode_request(n: usize, line: &[u8]) -> Result<Request, Error> {
+    serde_json::from_slice(line).map_err(|err| {
+        Error::Request(format!(
+            "request {n} on stdin is not a Flow capture request ({err}): send one JSON object per line"
+        ))
+    })
 }

@@ -2,20 +2,18 @@
 //!
 //! A line `{"type":"RECORD","record":{"stream":...,"data":{...},...}}` is
 //! scanned once, byte by byte, checking it is JSON on the way
-//! ([`crate::normalize::scan`]); the record's `data` is handed, where it
-//! starts, to a callback that walks it (normalizing as it goes) and says
-//! where it ends. Nothing is allocated and no byte is looked at twice.
+//! ([`crate::scan`]); the record's `data` is handed, where it starts, to a
+//! callback that walks it (normalizing as it goes) and says where it ends. Nothing is allocated and no byte is looked at twice.
 //!
 //! Anything unusual makes it give up ([`Fallback`]), and the line goes to the
-//! serde decoder (`crate::connector::parse`), which decides exactly as before
+//! serde decoder ([`super::parse`]), which decides exactly as before
 //! this fast path existed: `type` not first or not `RECORD`, a top-level key
 //! other than `type` and `record`, a key seen twice, `stream` or `namespace`
 //! with escapes, `data` before `stream` or not an object, anything after the
 //! line's object. Measured on the faker replay (`cargo xtask bench`), the
 //! serde decoder's derive and `RawValue` scan took a third of the CPU.
 
-use crate::normalize::scan::Scanner;
-use crate::normalize::Fallback;
+use crate::scan::{Fallback, Scanner};
 
 /// What the line said besides its data.
 #[derive(Debug, PartialEq, Eq)]

@@ -1,12 +1,13 @@
 //! A validating JSON scanner over bytes: finds where a value ends and checks
 //! it is JSON (RFC 8259's grammar) on the way, without building anything.
 //!
-//! The hot path needs it twice: the walk skips every value with nothing to
-//! change through [`Scanner::skip`], and the RECORD line decoder
-//! (`crate::record_line`) finds the line's members with it. serde_json's
-//! `IgnoredAny` does the same check but, measured on the faker replay
-//! (`cargo xtask bench`), it and the envelope's derived parse took a third
-//! of the capture's CPU; this scanner reads strings eight bytes at a time.
+//! The hot path needs it twice: the walk (`crate::normalize::walk`) skips
+//! every value with nothing to change through [`Scanner::skip`], and the
+//! RECORD line decoder (`crate::airbyte::record_line`) finds the line's
+//! members with it. serde_json's `IgnoredAny` does the same check but,
+//! measured on the faker replay (`cargo xtask bench`), it and the envelope's
+//! derived parse took a third of the capture's CPU; this scanner reads
+//! strings eight bytes at a time.
 //!
 //! It errs on the side of [`Fallback`]: whatever it does not accept goes to
 //! the slow path (serde_json), which accepts or rejects it with its own
@@ -15,7 +16,12 @@
 //! included, numbers of any size, nesting up to [`MAX_DEPTH`] (tested by
 //! `fuzz/fuzz_targets/airbyte_lines.rs` and `runtime/tests/hotpath_differential.rs`).
 
-use super::walk::Fallback;
+/// The scanner, or a reader built on it, gave up: the value goes to the slow
+/// path (serde_json), which accepts or rejects it. For the walk, the record
+/// goes to the reference path ([`crate::normalize`]); for the RECORD line
+/// decoder, the line goes to the serde decoder (`crate::airbyte`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Fallback;
 
 /// Whether `b` ends a run of plain string content: `"`, `\\` or a control
 /// character (JSON wants those escaped).

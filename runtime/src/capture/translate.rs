@@ -1,22 +1,25 @@
 //! The translation of the connector's stdout into Flow responses: whole
 //! lines in, `captured` and `checkpoint` responses out, in line order
 //! ([`Translator`]), on the capture's thread and on a [`Helper`] thread that
-//! takes the second half of large batches (`crate::capture` reads the batches
-//! and writes what comes out).
+//! takes the second half of large batches ([`super::run`] reads the batches
+//! and writes what comes out). The responses are framed by
+//! [`crate::flow::response`].
 //!
-//! A RECORD line goes first to the fast decoder ([`crate::record_line`]),
-//! whatever it leaves to the serde decoder of [`crate::connector`]; a record
-//! is copied from its original bytes unless its binding's normalization
-//! changed it.
+//! A RECORD line goes first to the fast decoder
+//! ([`crate::airbyte::record_line`]), whatever it leaves to the serde decoder
+//! ([`crate::airbyte::message`]), with the same outcome (the invariant of
+//! [`crate::airbyte`]); a record is copied from its original bytes unless its
+//! binding's normalization changed it.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::airbyte::{self, record_line};
 use crate::connector;
-use crate::normalize::scan::Scanner;
+use crate::flow::response;
 use crate::normalize::{self, DocNormalizer, Fallback};
-use crate::record_line;
+use crate::scan::Scanner;
 use crate::{state, Error};
 
 /// What is read of the connector's stdout before translating it.
@@ -27,7 +30,8 @@ pub struct Binding {
     pub namespace: Option<String>,
     pub normalizer: DocNormalizer,
     pub noop: bool,
-    /// `{"captured":{"binding":N,"doc":` (binding 0 omitted, protobuf-JSON style).
+    /// `{"captured":{"binding":N,"doc":` (binding 0 omitted, protobuf-JSON
+    /// style; [`response::captured_prefix`]).
     pub prefix: Vec<u8>,
     /// No other binding has this stream name (set by [`mark_unique`]): the
     /// fast line decoder may pick it before seeing the record's namespace.
@@ -60,7 +64,7 @@ pub struct Translator {
     pub output: Vec<u8>,
     /// Of the last lines translated: the counts, whether the last RECORD or
     /// STATE was a RECORD (None: neither), and the lines that are neither
-    /// (for [`connector::Process::side_message`]).
+    /// (for [`airbyte::side_message`]).
     records: u64,
     checkpoints: u64,
     ends_with_records: Option<bool>,
@@ -87,7 +91,7 @@ impl Translator {
             if !self.serde_only && self.fast_record(bindings, line) {
                 continue;
             }
-            let Some((env, text)) = connector::parse(line) else {
+            let Some((env, text)) = airbyte::parse(line) else {
                 continue;
             };
             if let Some(rec) = &env.record {
@@ -101,7 +105,7 @@ impl Translator {
                 let object = rec.data.raw(text);
                 let raw_text = match object {
                     Some(r) => r,
-                    None => connector::raw_data(text).ok_or_else(|| {
+                    None => airbyte::raw_data(text).ok_or_else(|| {
                         Error::Request(format!("a RECORD of stream {:?} has no data", rec.stream))
                     })?,
                 };
@@ -135,7 +139,7 @@ impl Translator {
                         out.extend_from_slice(raw);
                     }
                 }
-                out.extend_from_slice(b"}}\n");
+                out.extend_from_slice(response::CAPTURED_END);
                 self.ends_with_records = Some(true);
                 self.records += 1;
             } else if env.ty == "STATE" {
@@ -148,13 +152,7 @@ impl Translator {
                 let Some(cp) = state::checkpoint(&msg, bindings)? else {
                     continue;
                 };
-                let out = &mut self.output;
-                out.extend_from_slice(br#"{"checkpoint":{"state":{"updated":"#);
-                serde_json::to_writer(&mut *out, &cp.updated).expect("a Value always serializes");
-                if cp.merge_patch {
-                    out.extend_from_slice(br#","mergePatch":true"#);
-                }
-                out.extend_from_slice(b"}}}\n");
+                response::checkpoint(&mut self.output, &cp.updated, cp.merge_patch);
                 self.ends_with_records = Some(false);
                 self.checkpoints += 1;
             } else {
@@ -201,7 +199,7 @@ impl Translator {
             if !changed {
                 out.extend_from_slice(&text.as_bytes()[start..end]);
             }
-            out.extend_from_slice(b"}}\n");
+            out.extend_from_slice(response::CAPTURED_END);
             Ok(end)
         });
         match (scanned, picked) {
@@ -223,8 +221,8 @@ impl Translator {
     /// Log the side messages of the lines last translated, `input`.
     pub fn side_messages(&mut self, input: &[u8], process: &mut connector::Process) {
         for range in self.side.drain(..) {
-            if let Some((env, _)) = connector::parse(&input[range]) {
-                process.side_message(&env);
+            if let Some((env, _)) = airbyte::parse(&input[range]) {
+                airbyte::side_message(&env, &mut process.last_error);
             }
         }
     }
@@ -352,7 +350,7 @@ pub fn translate_for_fuzzing(
                 namespace: namespace.map(str::to_string),
                 noop: normalizer.is_noop(),
                 normalizer,
-                prefix: format!(r#"{{"captured":{{"binding":{i},"doc":"#).into_bytes(),
+                prefix: response::captured_prefix(i),
                 unique_stream: false,
                 state_key: stream.to_string(),
             }
