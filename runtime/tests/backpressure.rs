@@ -1,8 +1,7 @@
 //! When Flow stops reading our stdout, we stop reading the connector's: the
 //! connector blocks on its own stdout, and our memory stays bounded.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -1,8 +1,7 @@
 //! open/capture through the generic binary with fake connectors replaying
 //! real (and hand-written) Airbyte read outputs.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -216,7 +215,7 @@ echo '{"type":"STATE","state":{"type":"LEGACY","data":{"s":{"cursor":2}},"merge"
 
     // ...or as a per-stream list when the connector says it wants that, its
     // entry moved under the binding's state key by the first checkpoint.
-    let run3 = common::run(
+    let run3 = crate::common::run(
         &[
             "--connector-entrypoint",
             reader(dir.path(), "").to_str().unwrap(),

@@ -1,8 +1,7 @@
 //! Process lifecycle: idle timeout, run interval, private temporary files
 //! removed on every exit path, signals, secrets kept out of logs.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -35,7 +34,7 @@ fn an_idle_connector_is_killed() {
             pidfile.display()
         ),
     );
-    let run = common::run(
+    let run = crate::common::run(
         &[
             "--connector-entrypoint",
             fake.to_str().unwrap(),
@@ -63,7 +62,7 @@ fn an_idle_connector_is_killed() {
     assert!(!alive(&pid), "sleep {pid} still runs");
 
     // The environment variable works too.
-    let run = common::run(
+    let run = crate::common::run(
         &["--connector-entrypoint", fake.to_str().unwrap()],
         &[("AIRBYTE_TO_FLOW_IDLE_TIMEOUT", "1")],
         &open_one_stream(json!({})),
@@ -74,7 +73,7 @@ fn an_idle_connector_is_killed() {
 
 #[test]
 fn idle_timeout_flag_is_validated() {
-    let run = common::run(&["--idle-timeout", "soon"], &[], "");
+    let run = crate::common::run(&["--idle-timeout", "soon"], &[], "");
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("\"soon\""), "{}", run.stderr);
     assert_eq!(runtime::parse_duration("90s"), Ok(Duration::from_secs(90)));

@@ -2,41 +2,7 @@
 //! Python install: import error, missing module) is reported in one line
 //! that says so, quotes its last stderr line and names the usual fix.
 
-mod common;
-
-use common::{run, script};
-
-/// The one ERROR line of a failed `spec` request.
-fn spec_error(entrypoint: &str) -> (i32, String) {
-    let r = run(
-        &["--connector-entrypoint", entrypoint],
-        &[],
-        "{\"spec\":{}}\n",
-    );
-    let errors = r.error_logs();
-    assert_eq!(errors.len(), 1, "one error line: {}", r.stderr);
-    (r.code, errors[0].clone())
-}
-
-#[test]
-fn a_missing_python_module_is_a_broken_install() {
-    // The real Python of the pinned faker, asked to run a module that is not installed.
-    let faker = testkit::faker(testkit::FAKER_LATEST);
-    let python = faker.parent().unwrap().join("python");
-    let (code, error) = spec_error(&format!("{} -m source_faker_typo", python.display()));
-    assert_eq!(code, 1);
-    assert!(
-        error.starts_with("the Airbyte connector failed before it spoke the Airbyte protocol"),
-        "{error}"
-    );
-    assert!(error.contains("exited with code 1"), "{error}");
-    assert!(
-        error.contains("No module named source_faker_typo"),
-        "the last stderr line is quoted: {error}"
-    );
-    assert!(error.contains("pinned dependencies"), "{error}");
-    assert!(!error.contains('\n'), "one line: {error}");
-}
+use crate::common::{script, spec_error};
 
 #[test]
 fn the_recorded_freshdesk_import_crash_is_a_broken_install() {

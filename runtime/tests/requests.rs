@@ -1,8 +1,7 @@
 //! spec, discover, validate and apply through the generic binary, with fake
 //! connectors replaying real connector outputs.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn fixture(test: &str, rel: &str) -> Option<std::path::PathBuf> {
@@ -295,7 +294,7 @@ esac"#,
 
 #[test]
 fn unknown_request_is_a_clear_error() {
-    let run = common::run(
+    let run = crate::common::run(
         &["--connector-entrypoint", "/bin/false"],
         &[],
         "{\"frobnicate\":{}}\n",
@@ -308,14 +307,14 @@ fn unknown_request_is_a_clear_error() {
         "{errors}"
     );
 
-    let run2 = common::run(&[], &[], "not json\n");
+    let run2 = crate::common::run(&[], &[], "not json\n");
     assert_ne!(run2.code, 0);
     assert!(run2.error_logs().join("\n").contains("request 1"));
 }
 
 #[test]
 fn missing_entrypoint_names_the_flag() {
-    let run = common::run(&[], &[], "{\"spec\":{}}\n");
+    let run = crate::common::run(&[], &[], "{\"spec\":{}}\n");
     assert_ne!(run.code, 0);
     assert!(
         run.error_logs()
@@ -336,7 +335,7 @@ fn entrypoint_from_env_is_split_like_a_shell() {
 echo '{"type":"SPEC","spec":{"connectionSpecification":{"type":"object"}}}'"#,
     );
     let cmd = format!("{} 'two words'", fake.display());
-    let run = common::run(&[], &[("AIRBYTE_ENTRYPOINT", &cmd)], "{\"spec\":{}}\n");
+    let run = crate::common::run(&[], &[("AIRBYTE_ENTRYPOINT", &cmd)], "{\"spec\":{}}\n");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.of("spec")[0]["configSchema"]["type"], "object");
 }

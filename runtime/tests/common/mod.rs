@@ -209,3 +209,15 @@ pub fn schemas_of(discover: &Path) -> Vec<Stream> {
 
 #[allow(unused_imports)]
 pub use testkit::reduce;
+
+/// The one ERROR line of a failed `spec` request.
+pub fn spec_error(entrypoint: &str) -> (i32, String) {
+    let r = run(
+        &["--connector-entrypoint", entrypoint],
+        &[],
+        "{\"spec\":{}}\n",
+    );
+    let errors = r.error_logs();
+    assert_eq!(errors.len(), 1, "one error line: {}", r.stderr);
+    (r.code, errors[0].clone())
+}

@@ -203,10 +203,13 @@ pub fn test(args: TestArgs) -> anyhow::Result<()> {
         .args(cargo_args)
         .arg("--")
         .args(test_args));
-    eprintln!("test: full tier: cargo test -p xtask --test full --no-fail-fast -- --ignored");
+    eprintln!(
+        "test: full tier: cargo test -p xtask -p runtime --test full --no-fail-fast -- --ignored"
+    );
     let full = run(cargo()
         .current_dir(&root)
-        .args(["test", "-p", "xtask", "--test", "full", "--no-fail-fast"])
+        .args(["test", "-p", "xtask", "-p", "runtime", "--test", "full"])
+        .arg("--no-fail-fast")
         .args(cargo_args)
         .args(["--", "--ignored"])
         .args(test_args));
