@@ -139,8 +139,17 @@ pub(crate) fn install(root: &Path, venv: &Venv, args: &SetupArgs) -> anyhow::Res
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .count();
     crate::ground::progress::pip_install(
+        // `--no-compile`: no bytecode for every installed module up front
+        // (Python writes it for what it imports); measured on faker 7.2.1's
+        // 93 pins: 46 s of pip's CPU with it, 33 s without.
         Command::new(dir.join("bin/pip"))
-            .args(["install", "--disable-pip-version-check", "--no-input", "-r"])
+            .args([
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "--no-compile",
+                "-r",
+            ])
             .arg(&requirements),
         &format!("setup: {}", venv.name),
         total,
