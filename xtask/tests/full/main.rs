@@ -25,5 +25,4 @@ mod first_hour;
 mod form_browser;
 mod provision;
 mod shipped;
-mod workflow_faker;
-mod workflow_mock;
+mod workflow_upstream;

@@ -1,8 +1,10 @@
-//! The seed's check-and-patch loop against the real faker connector: spec,
-//! the two-step discover, and a capture whose stream patch deliberately
-//! declares `users.age` as a string. The capture must fail naming the field
-//! with an example value, and its proposed patch, once written, must make the
-//! next capture (which rebuilds the connector) pass.
+//! The workflow against real upstream connectors: the seed's check-and-patch
+//! loop against the real faker (spec, the two-step discover, and a capture
+//! whose stream patch deliberately declares `users.age` as a string: the
+//! capture must fail naming the field with an example value, and its
+//! proposed patch, once written, must make the next capture, which rebuilds
+//! the connector, pass); and `capture --mock` of the provisioned harvest
+//! against its mock API.
 
 use serde_json::{json, Value};
 use std::path::Path;
@@ -191,5 +193,92 @@ fn capture_reports_a_wrong_stream_type_and_its_patch_fixes_it() {
             && progress.contains(" documents, ")
             && progress.contains("/s)"),
         "progress shows documents per binding and the rate: {progress}"
+    );
+}
+
+/// xtask must succeed: its stdout and stderr.
+fn ok(args: &[&str]) -> (String, String) {
+    let (out, stdout, stderr) = xtask(args);
+    assert!(out.status.success(), "xtask {args:?} failed:\n{stderr}");
+    (stdout, stderr)
+}
+
+/// xtask must fail: its stderr.
+fn fails(args: &[&str]) -> String {
+    let (out, _, stderr) = xtask(args);
+    assert!(!out.status.success(), "xtask {args:?} succeeded:\n{stderr}");
+    stderr
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `cargo xtask capture source-x --mock` as a user runs it: the mock API
+/// served by its own binary (`mockapi`, built on first need), the real
+/// upstream connector against it, every document checked by `doccheck`, and
+/// the requests the mock answered listed. Also a scenario, and a connector
+/// folder without a mock.
+#[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
+fn a_mock_capture_serves_checks_and_lists_the_requests() {
+    let work = tempfile::tempdir().unwrap();
+    let (_, stderr) = ok(&[
+        "capture",
+        "source-harvest",
+        "--mock",
+        "--scenario",
+        "rate_limited",
+        "--for",
+        "5m",
+        "--work-dir",
+        s(work.path()),
+    ]);
+    assert!(stderr.contains("mock: serving "), "{stderr}");
+    assert!(
+        stderr.contains("captured clients 55, time_entries 55 (110 documents"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("every document matched its schema"),
+        "{stderr}"
+    );
+    let listed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("  GET api.harvestapp.com/v2/"))
+        .collect();
+    assert!(
+        listed[0].ends_with("-> 429 (clients)"),
+        "the scenario's first answer is listed first: {listed:?}"
+    );
+    assert_eq!(listed.len(), 5, "{listed:?}");
+    assert!(
+        stderr.contains("mock: 5 request(s):"),
+        "the count heads the list: {stderr}"
+    );
+    let docs = std::fs::read_to_string(work.path().join("documents.jsonl")).unwrap();
+    assert_eq!(docs.lines().count(), 110);
+
+    // A folder with no mock: the error names it and the file to add.
+    let dirs = tempfile::tempdir().unwrap();
+    ok(&[
+        "new-connector",
+        "freshdesk",
+        "3.0.2",
+        "--connectors-dir",
+        s(dirs.path()),
+    ]);
+    let err = fails(&[
+        "capture",
+        "source-freshdesk",
+        "--mock",
+        "--connectors-dir",
+        s(dirs.path()),
+        "--entrypoint",
+        "/bin/false",
+    ]);
+    assert!(
+        err.contains("has no mock API: add tests/mock/mock.json"),
+        "{err}"
     );
 }
