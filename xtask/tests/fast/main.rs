@@ -4,4 +4,5 @@
 //! The full tier is `tests/full/`.
 
 mod form_page;
+mod tidy;
 mod workflow;
