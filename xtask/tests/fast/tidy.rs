@@ -121,3 +121,49 @@ fn the_runtime_names_no_connector() {
         found.join("\n")
     );
 }
+
+/// Every test or item an invariant of ARCHITECTURE.md names (`module::name`)
+/// exists, so renaming a test does not leave the map pointing nowhere.
+#[test]
+fn architecture_invariants_name_existing_tests() {
+    let doc = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let start = doc.find("## Invariants").expect("an Invariants section");
+    let end = doc[start..].find("\n## ").map_or(doc.len(), |e| start + e);
+    let section = &doc[start..end];
+    let mut sources = String::new();
+    let mut files = Vec::new();
+    for krate in [
+        "runtime", "codegen", "xtask", "testkit", "patches", "mockapi",
+    ] {
+        for f in rust_files(&root().join(krate)) {
+            sources.push_str(&std::fs::read_to_string(&f).unwrap());
+            files.push(f);
+        }
+    }
+    let mut named = 0;
+    let mut missing = Vec::new();
+    for quoted in section.split('`').skip(1).step_by(2) {
+        let Some((_, name)) = quoted.rsplit_once("::") else {
+            continue;
+        };
+        if !name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            continue;
+        }
+        named += 1;
+        let is_fn = sources.contains(&format!("fn {name}("));
+        let is_module = files
+            .iter()
+            .any(|f| f.file_stem().is_some_and(|s| s == name));
+        if !is_fn && !is_module {
+            missing.push(quoted.to_string());
+        }
+    }
+    assert!(
+        named >= 10,
+        "the invariants name {named} tests: fewer than expected"
+    );
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md's invariants name what no source defines: {missing:?}"
+    );
+}
