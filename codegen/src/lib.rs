@@ -9,7 +9,7 @@
 //!   ([`generate()`]: both); `cargo xtask expand <name>` prints it.
 //!
 //! File formats: `connector.json` ([`ConnectorJson`]), `spec.recorded.json`
-//! ([`RecordedSpecFile`]), and the patch files of MISSION.md "Patch files",
+//! ([`RecordedSpecFile`]), and the patch files of README.md "Patch files",
 //! one module per file kind under `folder/`.
 //!
 //! Modules: `folder` (reading a connector folder, [`load`]), `problems`

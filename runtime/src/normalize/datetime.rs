@@ -385,7 +385,8 @@ mod tests {
         normalize_datetime(&v)
     }
 
-    // One test per row of MISSION.md "Date-time values seen from real connectors".
+    // One test per date-time form seen in real connectors' output (the
+    // fixtures of ../shared/fixtures/airbyte and their notes).
     #[test]
     fn space_separator() {
         assert_eq!(
