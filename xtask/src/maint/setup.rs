@@ -221,7 +221,10 @@ pub fn test(args: TestArgs) -> anyhow::Result<()> {
     if skipped.is_empty() {
         println!("test: no test skipped");
     } else {
-        println!("test: {} test(s) skipped (they passed nothing):", skipped.len());
+        println!(
+            "test: {} test(s) skipped (they passed nothing):",
+            skipped.len()
+        );
         for line in &skipped {
             println!("  {line}");
         }

@@ -16,7 +16,6 @@
 //!
 //! One test function: the steps share one engine, stopped when it ends.
 
-
 use crate::docker::*;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
