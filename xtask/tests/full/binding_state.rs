@@ -18,7 +18,6 @@
 //! Every response line is decoded by `testkit::flow`'s strict types (through
 //! `testkit::exchange`). The documents per binding of each run are printed.
 
-
 use crate::e2e::{self, open_binding, E2e};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -196,7 +195,7 @@ fn faker_state_per_binding_across_backfills_removals_and_the_upgrade() {
         full: [1000, 1000],
         resumed: [0, 0],
         open: Box::new(|open, state| {
-            let request = e2e::open_of("source-faker", &config, open, state);
+            let request = testkit::build::open("source-faker", &config, open, state);
             exchange(&[request])
         }),
         after: Box::new(|_, _| {}),
