@@ -12,6 +12,7 @@ use mockapi::MockApi;
 use serde_json::{json, Value};
 pub use testkit::build::{ids, json_cmp, max_of, open_binding, text_of};
 
+pub mod scenario;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
