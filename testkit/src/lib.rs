@@ -8,9 +8,12 @@
 //!   provision` installs: [`provision`] gives its entrypoint command.
 //! - [`docker`]: a private Docker engine per test (skips where none can
 //!   start); [`standin`]: stand-ins for upstream Airbyte base images.
+//! - [`build`]: Flow's `open` request and its bindings, and folds over what a
+//!   capture answered (documents by binding, ids, the greatest cursor).
 
 use std::path::{Path, PathBuf};
 
+pub mod build;
 pub mod docker;
 pub mod flow;
 pub mod standin;

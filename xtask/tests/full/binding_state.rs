@@ -195,7 +195,7 @@ fn faker_state_per_binding_across_backfills_removals_and_the_upgrade() {
         full: [1000, 1000],
         resumed: [0, 0],
         open: Box::new(|open, state| {
-            let request = e2e::open_of("source-faker", &config, open, state);
+            let request = testkit::build::open("source-faker", &config, open, state);
             exchange(&[request])
         }),
         after: Box::new(|_, _| {}),

@@ -54,12 +54,7 @@ fn open_request(bindings: &[Value], state: &Value) -> Value {
 
 /// The documents of each of `n` bindings, in order.
 fn documents(run: &Run, n: usize) -> Vec<Vec<Value>> {
-    let mut docs = vec![Vec::new(); n];
-    for c in run.of("captured") {
-        let b = c["binding"].as_u64().unwrap_or(0) as usize;
-        docs[b].push(c["doc"].clone());
-    }
-    docs
+    testkit::build::documents(&run.messages, n)
 }
 
 #[test]
@@ -190,9 +185,8 @@ fn freshdesk_image_against_the_mock_api() {
     mock.deactivate("new_records");
     assert_eq!(second.code, Some(0), "resume failed:\n{}", second.stderr);
     let max = |d: &[Value]| {
-        d.iter()
-            .filter_map(|r| r["updated_at"].as_str())
-            .max()
+        testkit::build::max_of(d, "updated_at")
+            .as_str()
             .unwrap()
             .to_string()
     };
@@ -201,11 +195,7 @@ fn freshdesk_image_against_the_mock_api() {
         Some(max(&docs[1]).as_str())
     );
     let docs2 = documents(&second, 2);
-    let ids = |d: &[Value]| {
-        d.iter()
-            .map(|r| r["id"].as_i64().unwrap())
-            .collect::<Vec<_>>()
-    };
+    let ids = |d: &[Value]| testkit::build::ids(d, "id");
     assert_eq!(ids(&docs2[0]), [1104, 1105, 1106]);
     assert_eq!(ids(&docs2[1]), [5103, 5104, 5105, 5106, 5107]);
     eprintln!("docker: container resume: {:.2?}", second.elapsed);

@@ -55,11 +55,13 @@
 //! commit is valid against the upstream schemas); `spec.patch.json` gained a
 //! `start_date` description without HTML.
 //!
-//! One test function: the requests share one build and run in order.
+//! One test function: the requests share one build and run in order; the
+//! steps are the common scenario (`e2e/scenario.rs`), this file its case.
 
-use crate::e2e::*;
+use crate::e2e::scenario::*;
+use crate::e2e::{binding_states, checkpoints_after_last_document};
+use mockapi::MockApi;
 use serde_json::{json, Value};
-use std::time::Instant;
 
 const TOKEN: &str = "ghp_mockGithubPersonalAccessToken7c3e9a1f5b2d8e4c6a0f9b1d";
 
@@ -72,230 +74,189 @@ fn config_with(token: &str) -> Value {
     })
 }
 
-fn max_of<'a>(docs: &'a [Value], field: &str) -> &'a str {
-    docs.iter().filter_map(|d| d[field].as_str()).max().unwrap()
-}
-
 #[test]
 #[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn github_spec_discover_validate_capture_resume_and_failures() {
-    let started = Instant::now();
-    let t = E2e::new("source-github");
+    run(&Case {
+        connector: "source-github",
+        config: config_with,
+        credential: TOKEN,
+        streams: vec![
+            // the boundary issue and two new ones.
+            Stream::new(
+                "issues",
+                "updated_at",
+                "since",
+                Resumed::Ids("number", json!([12, 13, 14])),
+            ),
+            // the boundary commit and two new ones.
+            Stream {
+                key: "/sha",
+                ..Stream::new("commits", "created_at", "since", Resumed::Count(3))
+            },
+        ],
+        discovered_cursor: false,
+        discover_calls_api: true,
+        // The authenticator seeds its quota first: that is the refused call.
+        refused: Some(Refused {
+            credential: "ghp_mockWrongToken000000000000000000000000000000",
+            message: &["GitHub authentication failed (HTTP 401)"],
+            call: (Some("rate_limit"), 401),
+            first: true,
+        }),
+        // GitHub's secondary limit: 403 with `Retry-After`.
+        rate_limited: RateLimited {
+            route: "issues",
+            status: 403,
+            counts: &[12, 105],
+            pages: &[("issues", 2), ("commits", 2)],
+        },
+        carried: Value::clone,
+        state: StateShape::Object {
+            at: "/state",
+            only: false,
+        },
+        resumed_state: ResumedState::Cursors(json!([
+            "2025-06-01T10:00:01Z",
+            "2025-06-02T09:00:01Z"
+        ])),
+        // commits answers 500 after its first page until the retries run out.
+        failure: Some(Failure {
+            scenario: "commits_down",
+            stream: "commits",
+            beside: false,
+            counts: &[12, 100],
+            errors: Errors::Exactly(6),
+            reason: Reason::All(&[
+                "the following streams did not sync successfully: commits",
+                "Exhausted available request attempts",
+            ]),
+            no_checkpoint_after: false,
+            state: None,
+        }),
+        hooks: &Github,
+    });
+}
 
-    // spec: baked, the connector is not started; our patches made the
-    // token a secret and dropped the deprecated `repository`.
-    let spec = t.spec();
-    let props = &spec["configSchema"]["properties"];
-    assert!(props.get("repository").is_none(), "{props}");
-    let pat = props["credentials"]["oneOf"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["title"] == "Personal Access Token")
-        .unwrap_or_else(|| panic!("no PAT option: {props}"));
-    assert_eq!(
-        pat["properties"]["personal_access_token"]["secret"], true,
-        "{pat}"
-    );
+struct Github;
 
-    // discover: recommended names, keys, resource paths [stream].
-    let config = config_with(TOKEN);
-    let discovered = t.discover(&config);
-    let mut selected = Vec::new();
-    for (stream, key) in [("issues", "/id"), ("commits", "/sha")] {
-        let b = binding(&discovered, stream);
-        assert_eq!(b["recommendedName"], stream, "{b}");
-        assert_eq!(b["key"], json!([key]), "{b}");
-        assert_eq!(b["resourcePath"], json!([stream]), "{b}");
-        selected.push(b.clone());
-    }
-
-    // validate: a good token, then a bad one (the connector's own message).
-    t.mock.clear_requests();
-    let ok = t.validate(&config, &selected);
-    assert!(ok.ok, "validate failed:\n{}", ok.stderr);
-    let paths: Vec<&Value> = ok.of("validated")[0]["bindings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| &b["resourcePath"])
-        .collect();
-    assert_eq!(paths, [&json!(["issues"]), &json!(["commits"])]);
-    let repo = t.mock.requests_to("repository");
-    let call = repo.last().unwrap();
-    assert_eq!(call.status, 200);
-    assert_eq!(
-        call.header("authorization"),
-        Some(format!("token {TOKEN}").as_str())
-    );
-    t.mock.clear_requests();
-    let bad = t.validate(
-        &config_with("ghp_mockWrongToken000000000000000000000000000000"),
-        &selected,
-    );
-    assert!(!bad.ok, "a bad token validated");
-    assert!(
-        bad.stderr
-            .contains("GitHub authentication failed (HTTP 401)"),
-        "not the connector's message:\n{}",
-        bad.stderr
-    );
-    // The authenticator seeds its quota first: that is the refused call.
-    let first_call = t.mock.requests()[0].clone();
-    assert_eq!(
-        (first_call.route.as_deref(), first_call.status),
-        (Some("rate_limit"), 401)
-    );
-    // And the spec keeps the start date's description free of HTML.
-    assert!(
-        !props["start_date"]["description"]
-            .as_str()
+impl Hooks for Github {
+    /// Our patches made the token a secret, dropped the deprecated
+    /// `repository`, and keep the start date's description free of HTML.
+    fn spec(&self, spec: &Value) {
+        let props = &spec["configSchema"]["properties"];
+        assert!(props.get("repository").is_none(), "{props}");
+        let pat = props["credentials"]["oneOf"]
+            .as_array()
             .unwrap()
-            .contains("<a "),
-        "{props}"
-    );
-
-    // capture: two streams, two pages each, a 429 survived.
-    t.mock.clear_requests();
-    t.mock.activate("rate_limited").unwrap();
-    let first = t.open(&config, &selected, None);
-    assert!(first.ok, "capture failed:\n{}", first.stderr);
-    t.mock.deactivate("rate_limited");
-    let docs = documents(&first, 2);
-    assert_eq!((docs[0].len(), docs[1].len()), (12, 105));
-    let issues = t.mock.requests_to("issues");
-    assert_eq!(issues[0].status, 403, "the first issues call is limited");
-    assert_eq!(pages(&t.mock, "issues"), 2);
-    assert_eq!(pages(&t.mock, "commits"), 2);
-    assert_eq!(issues[1].param("per_page"), Some("10"));
-    assert_eq!(issues[1].param("state"), Some("all"));
-    assert_eq!(
-        issues[1].param("since"),
-        Some("2025-01-01T00:00:00Z"),
-        "the start date is the first filter"
-    );
-    assert_eq!(issues[2].param("page"), Some("2"), "the Link URL followed");
-    let commits = t.mock.requests_to("commits");
-    assert_eq!(commits[0].param("sha"), Some("main"), "the default branch");
-    assert_eq!(commits[0].param("since"), Some("2025-01-01T00:00:00Z"));
-    assert_eq!(commits[1].param("page"), Some("2"));
-    let bad_docs = violations(&selected, &docs);
-    assert!(bad_docs.is_empty(), "{}", bad_docs.join("\n"));
-    assert!(docs[0].iter().all(|d| d["repository"] == "acme/widgets"));
-    assert!(docs[1].iter().all(|d| d["branch"] == "main"));
-
-    // checkpoints reduce to per-stream state holding each stream's cursor.
-    let state = reduce(&json!({}), &first);
-    let (i_max, c_max) = (
-        max_of(&docs[0], "updated_at"),
-        max_of(&docs[1], "created_at"),
-    );
-    assert_eq!(
-        (i_max, c_max),
-        ("2025-03-13T09:17:00Z", "2025-03-04T18:15:00Z")
-    );
-    let states = binding_states(&state);
-    assert_eq!(
-        states["issues"]["states"],
-        json!([{"partition": {"repository": "acme/widgets"}, "cursor": {"updated_at": i_max}}]),
-        "{state}"
-    );
-    assert_eq!(
-        states["commits"]["states"],
-        json!([{"partition": {"branch": "main", "parent_slice": {"repository": "acme/widgets"}},
-                "cursor": {"created_at": c_max}}]),
-        "{state}"
-    );
-    assert_eq!(states["issues"]["state"], json!({"updated_at": i_max}));
-    assert_eq!(states["commits"]["state"], json!({"created_at": c_max}));
-
-    // resume: the mock sees the state's filter; only boundary and new
-    // records come out.
-    t.mock.clear_requests();
-    t.mock.activate("new_records").unwrap();
-    let second = t.open(&config, &selected, Some(&state));
-    assert!(second.ok, "resumed capture failed:\n{}", second.stderr);
-    t.mock.deactivate("new_records");
-    assert_eq!(t.mock.requests_to("issues")[0].param("since"), Some(i_max));
-    assert_eq!(t.mock.requests_to("commits")[0].param("since"), Some(c_max));
-    let docs2 = documents(&second, 2);
-    let numbers: Vec<i64> = docs2[0]
-        .iter()
-        .map(|d| d["number"].as_i64().unwrap())
-        .collect();
-    assert_eq!(numbers, [12, 13, 14], "the boundary issue and two new ones");
-    assert_eq!(docs2[1].len(), 3, "the boundary commit and two new ones");
-    assert_eq!(
-        docs2[1][0]["created_at"], c_max,
-        "the boundary commit comes first"
-    );
-    let state2 = reduce(&state, &second);
-    assert_eq!(
-        (
-            &binding_states(&state2)["issues"]["state"],
-            &binding_states(&state2)["commits"]["state"],
-        ),
-        (
-            &json!({"updated_at": "2025-06-01T10:00:01Z"}),
-            &json!({"created_at": "2025-06-02T09:00:01Z"})
-        ),
-        "{state2}"
-    );
-
-    // dies mid-read: commits answers 500 after its first page until the
-    // retries run out; the capture fails with the connector's reason, and
-    // no checkpoint comes after the last good record.
-    t.mock.clear_requests();
-    t.mock.activate("commits_down").unwrap();
-    let failed = t.open(&config, &selected, None);
-    t.mock.deactivate("commits_down");
-    assert!(!failed.ok, "the capture succeeded against a failing API");
-    let docs3 = documents(&failed, 2);
-    assert_eq!((docs3[0].len(), docs3[1].len()), (12, 100));
-    // Issues finish while commits fail, so their checkpoints may come later;
-    // the connector does checkpoint commits after the failure, but with the
-    // partition's starting cursor (the start date), so no progress past the
-    // last good commit is committed and a resume reads commits again.
-    let start = json!([{"partition": {"branch": "main", "parent_slice": {"repository": "acme/widgets"}},
-                        "cursor": {"created_at": "2025-01-01T00:00:00Z"}}]);
-    let later = checkpoints_after_last_document(&failed, 1);
-    for c in &later {
-        let commits = &c["state"]["updated"]["bindingStateV1"]["commits"];
+            .iter()
+            .find(|o| o["title"] == "Personal Access Token")
+            .unwrap_or_else(|| panic!("no PAT option: {props}"));
+        assert_eq!(
+            pat["properties"]["personal_access_token"]["secret"], true,
+            "{pat}"
+        );
         assert!(
-            commits.is_null() || commits["states"] == start,
-            "a checkpoint after the last good commit moves commits on: {c}"
+            !props["start_date"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("<a "),
+            "{props}"
         );
     }
-    let state3 = reduce(&json!({}), &failed);
-    assert_eq!(
-        binding_states(&state3)["issues"]["state"],
-        json!({"updated_at": i_max}),
-        "{state3}"
-    );
-    assert_eq!(
-        binding_states(&state3)["commits"]["states"],
-        start,
-        "{state3}"
-    );
-    assert!(
-        !state3.to_string().contains(c_max),
-        "no commit cursor progress after a failed read: {state3}"
-    );
-    let server_errors = answers(&t.mock, "commits", 500);
-    assert_eq!(server_errors, 6, "one call and five retries");
-    assert!(
-        failed
-            .stderr
-            .contains("the following streams did not sync successfully: commits")
-            && failed
-                .stderr
-                .contains("Exhausted available request attempts"),
-        "not the connector's reason:\n{}",
-        failed.stderr
-    );
-    eprintln!(
-        "source-github end to end: {:.1} s, {} commits 500s",
-        started.elapsed().as_secs_f64(),
-        server_errors
-    );
+
+    fn validated(&self, s: &Scene) {
+        let repo = s.t.mock.requests_to("repository");
+        let call = repo.last().unwrap();
+        assert_eq!(call.status, 200);
+        assert_eq!(
+            call.header("authorization"),
+            Some(format!("token {TOKEN}").as_str())
+        );
+    }
+
+    fn captured(&self, s: &Scene, first: &Capture) {
+        let mock = &s.t.mock;
+        let issues = mock.requests_to("issues");
+        assert_eq!(issues[1].param("per_page"), Some("10"));
+        assert_eq!(issues[1].param("state"), Some("all"));
+        assert_eq!(
+            issues[1].param("since"),
+            Some("2025-01-01T00:00:00Z"),
+            "the start date is the first filter"
+        );
+        assert_eq!(issues[2].param("page"), Some("2"), "the Link URL followed");
+        let commits = mock.requests_to("commits");
+        assert_eq!(commits[0].param("sha"), Some("main"), "the default branch");
+        assert_eq!(commits[0].param("since"), Some("2025-01-01T00:00:00Z"));
+        assert_eq!(commits[1].param("page"), Some("2"));
+        let docs = &first.docs;
+        assert!(docs[0].iter().all(|d| d["repository"] == "acme/widgets"));
+        assert!(docs[1].iter().all(|d| d["branch"] == "main"));
+
+        // The cursors, per partition (repository; branch for commits) too.
+        let (i_max, c_max) = (&first.cursors[0], &first.cursors[1]);
+        assert_eq!(
+            (i_max, c_max),
+            (
+                &json!("2025-03-13T09:17:00Z"),
+                &json!("2025-03-04T18:15:00Z")
+            )
+        );
+        let state = &first.state;
+        let states = binding_states(state);
+        assert_eq!(
+            states["issues"]["states"],
+            json!([{"partition": {"repository": "acme/widgets"}, "cursor": {"updated_at": i_max}}]),
+            "{state}"
+        );
+        assert_eq!(
+            states["commits"]["states"],
+            json!([{"partition": {"branch": "main", "parent_slice": {"repository": "acme/widgets"}},
+                    "cursor": {"created_at": c_max}}]),
+            "{state}"
+        );
+    }
+
+    fn resumed(&self, _s: &Scene, first: &Capture, second: &Capture) {
+        assert_eq!(
+            second.docs[1][0]["created_at"], first.cursors[1],
+            "the boundary commit comes first"
+        );
+    }
+
+    /// Issues finish while commits fail, so their checkpoints may come
+    /// later; the connector does checkpoint commits after the failure, but
+    /// with the partition's starting cursor (the start date), so no progress
+    /// past the last good commit is committed and a resume reads commits
+    /// again.
+    fn failed(&self, _mock: &MockApi, first: &Capture, failed: &Capture) {
+        let start = json!([{"partition": {"branch": "main", "parent_slice": {"repository": "acme/widgets"}},
+                            "cursor": {"created_at": "2025-01-01T00:00:00Z"}}]);
+        let later = checkpoints_after_last_document(&failed.run, 1);
+        for c in &later {
+            let commits = &c["state"]["updated"]["bindingStateV1"]["commits"];
+            assert!(
+                commits.is_null() || commits["states"] == start,
+                "a checkpoint after the last good commit moves commits on: {c}"
+            );
+        }
+        let state3 = &failed.state;
+        assert_eq!(
+            binding_states(state3)["issues"]["state"],
+            json!({"updated_at": first.cursors[0]}),
+            "{state3}"
+        );
+        assert_eq!(
+            binding_states(state3)["commits"]["states"],
+            start,
+            "{state3}"
+        );
+        assert!(
+            !state3
+                .to_string()
+                .contains(first.cursors[1].as_str().unwrap()),
+            "no commit cursor progress after a failed read: {state3}"
+        );
+    }
 }

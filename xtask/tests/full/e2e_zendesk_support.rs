@@ -55,11 +55,13 @@
 //! gained a `num_workers` description without HTML (the build's form
 //! warning).
 //!
-//! One test function: the requests share one build and run in order.
+//! One test function: the requests share one build and run in order
+//! (the capture that dies mid-read beside them, on a second mock, since its
+//! retries wait ~10 s); the steps are the common scenario
+//! (`e2e/scenario.rs`), this file its case.
 
-use crate::e2e::*;
+use crate::e2e::scenario::*;
 use serde_json::{json, Value};
-use std::time::Instant;
 
 const EMAIL: &str = "agent@acme.example.com";
 const TOKEN: &str = "mock-zendesk-api-token-Zk3q8R2vT6wY1uP9sD4fG7hJ0kL5mN8bV2cX6zA3";
@@ -74,129 +76,117 @@ fn config_with(token: &str) -> Value {
     })
 }
 
-fn max_updated(docs: &[Value]) -> &str {
-    docs.iter()
-        .filter_map(|d| d["updated_at"].as_str())
-        .max()
-        .unwrap()
-}
-
 fn unix(rfc3339: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
         .unwrap()
         .timestamp()
 }
 
-fn ids(docs: &[Value]) -> Vec<i64> {
-    docs.iter().map(|r| r["id"].as_i64().unwrap()).collect()
-}
-
 #[test]
 #[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn zendesk_support_spec_discover_validate_capture_resume_and_failures() {
-    let started = Instant::now();
-    let t = E2e::new("source-zendesk-support");
+    // Resumed: the records at the state's cursor (the boundary once), then
+    // those of users.new.json and organizations.new.json.
+    let stream = |name: &'static str, new: &'static str| {
+        Stream::new(
+            name,
+            "updated_at",
+            "start_time",
+            Resumed::BoundaryThenNew(new, Len::Exactly(4)),
+        )
+    };
+    run(&Case {
+        connector: "source-zendesk-support",
+        config: config_with,
+        credential: TOKEN,
+        streams: vec![
+            stream("users", "users.new.json"),
+            stream("organizations", "organizations.new.json"),
+        ],
+        discovered_cursor: false,
+        // The Enterprise check fails before any request (see above).
+        discover_calls_api: false,
+        // The cdk's message for a failed request (HttpClient), with
+        // Zendesk's own error body.
+        refused: Some(Refused {
+            credential: "mock-zendesk-wrong-token-000000000000000000000000000000000",
+            message: &["'GET' request to 'https://acme.zendesk.com/api/v2/account/settings.json' \
+                        failed with status code '401' and error message: 'Couldn't authenticate you'"],
+            call: (Some("account_settings"), 401),
+            first: false,
+        }),
+        // organizations: 60, and the boundary one again on the second page.
+        rate_limited: RateLimited {
+            route: "users",
+            status: 429,
+            counts: &[60, 61],
+            pages: &[("users", 2), ("organizations", 2)],
+        },
+        // The state and the filter: the greatest updated_at in Unix seconds
+        // (the cursor's `datetime_format: "%s"`), a string.
+        carried: |v| json!(unix(v.as_str().unwrap()).to_string()),
+        state: StateShape::Object { at: "", only: true },
+        resumed_state: ResumedState::Greatest,
+        // organizations answers 500 after its first page until the retries
+        // run out: users finished; organizations' cursor did not move past
+        // the start date (the concurrent cursor checkpoints the slice's
+        // start only).
+        failure: Some(Failure {
+            scenario: "organizations_down",
+            stream: "organizations",
+            beside: true,
+            counts: &[60, 50],
+            errors: Errors::Exactly(6),
+            reason: Reason::All(&["the following streams did not sync successfully: organizations: \
+                                   UserDefinedBackoffException('Internal server error.')"]),
+            no_checkpoint_after: false,
+            state: Some(FailedState::Start(json!(START))),
+        }),
+        hooks: &Zendesk,
+    });
+}
 
-    // spec: baked, the connector is not started; our patches made the
-    // credentials a discriminated oneOf with the token secret.
-    let spec = t.spec();
-    let props = &spec["configSchema"]["properties"];
-    assert!(props.get("ignore_pagination").is_none(), "{props}");
-    let token_option = props["credentials"]["oneOf"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["title"] == "API Token")
-        .unwrap_or_else(|| panic!("no API Token option: {props}"));
-    assert_eq!(
-        token_option["properties"]["api_token"]["secret"], true,
-        "{token_option}"
-    );
+struct Zendesk;
 
-    // And its num_workers description is free of HTML (our patch).
-    assert!(
-        !props["num_workers"]["description"]
-            .as_str()
-            .unwrap()
-            .contains("<a "),
-        "{props}"
-    );
-
-    // discover: recommended names, keys, resource paths [stream].
-    let config = config_with(TOKEN);
-    t.mock.clear_requests();
-    let discovered = t.discover(&config);
-    assert!(t.mock.requests().is_empty(), "discover calls no API");
-    let mut selected = Vec::new();
-    for stream in ["users", "organizations"] {
-        let b = binding(&discovered, stream);
-        assert_eq!(b["recommendedName"], stream, "{b}");
-        assert_eq!(b["key"], json!(["/id"]), "{b}");
-        assert_eq!(b["resourcePath"], json!([stream]), "{b}");
-        selected.push(b.clone());
-    }
-
-    // dies mid-read, beside the other steps (its retries wait ~10 s) on a
-    // second mock: organizations answers 500 after its first page until the
-    // retries run out.
-    let down = t.another_mock();
-    down.activate("organizations_down").unwrap();
-    std::thread::scope(|scope| {
-        let failing = scope.spawn(|| t.open_with(&down, &config, &selected, None));
-
-        // validate: a good token, then a bad one (the connector's own message).
-        t.mock.clear_requests();
-        let ok = t.validate(&config, &selected);
-        assert!(ok.ok, "validate failed:\n{}", ok.stderr);
-        let paths: Vec<&Value> = ok.of("validated")[0]["bindings"]
+impl Hooks for Zendesk {
+    /// Our patches made the credentials a discriminated oneOf with the token
+    /// secret, and num_workers' description free of HTML.
+    fn spec(&self, spec: &Value) {
+        let props = &spec["configSchema"]["properties"];
+        assert!(props.get("ignore_pagination").is_none(), "{props}");
+        let token_option = props["credentials"]["oneOf"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|b| &b["resourcePath"])
-            .collect();
-        assert_eq!(paths, [&json!(["users"]), &json!(["organizations"])]);
-        let settings = t.mock.requests_to("account_settings");
+            .find(|o| o["title"] == "API Token")
+            .unwrap_or_else(|| panic!("no API Token option: {props}"));
+        assert_eq!(
+            token_option["properties"]["api_token"]["secret"], true,
+            "{token_option}"
+        );
+        assert!(
+            !props["num_workers"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("<a "),
+            "{props}"
+        );
+    }
+
+    /// The mock answers 200 only to Basic `<email>/token:<api_token>`.
+    fn validated(&self, s: &Scene) {
+        let settings = s.t.mock.requests_to("account_settings");
         let call = settings.last().unwrap();
         assert_eq!(call.status, 200);
-        // The mock answers 200 only to Basic `<email>/token:<api_token>`.
         assert!(call.header("authorization").unwrap().starts_with("Basic "));
-        t.mock.clear_requests();
-        let bad = t.validate(
-            &config_with("mock-zendesk-wrong-token-000000000000000000000000000000000"),
-            &selected,
-        );
-        assert!(!bad.ok, "a bad token validated");
-        // The cdk's message for a failed request (HttpClient), with Zendesk's
-        // own error body.
-        assert!(
-            bad.stderr.contains(
-                "'GET' request to 'https://acme.zendesk.com/api/v2/account/settings.json' \
-             failed with status code '401' and error message: 'Couldn't authenticate you'"
-            ),
-            "not the connector's message:\n{}",
-            bad.stderr
-        );
-        let last = t.mock.requests().last().unwrap().clone();
-        assert_eq!(
-            (last.route.as_deref(), last.status),
-            (Some("account_settings"), 401)
-        );
+    }
 
-        // capture: two streams, two pages each, a 429 survived.
-        t.mock.clear_requests();
-        t.mock.activate("rate_limited").unwrap();
-        let first = t.open(&config, &selected, None);
-        assert!(first.ok, "capture failed:\n{}", first.stderr);
-        t.mock.deactivate("rate_limited");
-        let docs = documents(&first, 2);
-        // organizations: 60, and the boundary one again on the second page.
-        assert_eq!((docs[0].len(), docs[1].len()), (60, 61));
-        let users = t.mock.requests_to("users");
-        assert_eq!(users[0].status, 429, "the first users call is limited");
-        assert_eq!(pages(&t.mock, "users"), 2);
-        assert_eq!(pages(&t.mock, "organizations"), 2);
-        // The start date filters the first call; the next page is the after_url,
-        // with only its cursor.
+    fn captured(&self, s: &Scene, first: &Capture) {
+        let mock = &s.t.mock;
+        let docs = &first.docs;
+        // The start date filters the first call; the next page is the
+        // after_url, with only its cursor.
+        let users = mock.requests_to("users");
         assert_eq!(
             users[1].query,
             [("start_time".to_string(), START.to_string())]
@@ -205,107 +195,10 @@ fn zendesk_support_spec_discover_validate_capture_resume_and_failures() {
         assert_eq!(users[2].query[0].0, "cursor");
         // organizations: the next_page starts at the first page's end_time,
         // the 50th organization's updated_at.
-        let orgs = t.mock.requests_to("organizations");
+        let orgs = mock.requests_to("organizations");
         assert_eq!(orgs[0].param("start_time"), Some(START));
         let end_time = unix(docs[1][49]["updated_at"].as_str().unwrap()).to_string();
         assert_eq!(orgs[1].param("start_time"), Some(end_time.as_str()));
         assert_eq!(docs[1][49]["id"], docs[1][50]["id"], "the boundary again");
-        let bad_docs = violations(&selected, &docs);
-        assert!(bad_docs.is_empty(), "{}", bad_docs.join("\n"));
-
-        // checkpoints reduce to per-stream state holding each stream's cursor:
-        // the greatest updated_at, in Unix seconds (the cursor's
-        // `datetime_format: "%s"`).
-        let state = reduce(&json!({}), &first);
-        let (u_max, o_max) = (
-            unix(max_updated(&docs[0])).to_string(),
-            unix(max_updated(&docs[1])).to_string(),
-        );
-        assert_eq!(
-            state,
-            json!({"bindingStateV1": {
-               "users": {"updated_at": u_max}, "organizations": {"updated_at": o_max}}})
-        );
-
-        // resume: the mock sees the state's filter; only boundary and new
-        // records come out.
-        t.mock.clear_requests();
-        t.mock.activate("new_records").unwrap();
-        let second = t.open(&config, &selected, Some(&state));
-        assert!(second.ok, "resumed capture failed:\n{}", second.stderr);
-        t.mock.deactivate("new_records");
-        assert_eq!(
-            t.mock.requests_to("users")[0].param("start_time"),
-            Some(u_max.as_str())
-        );
-        assert_eq!(
-            t.mock.requests_to("organizations")[0].param("start_time"),
-            Some(o_max.as_str())
-        );
-        let docs2 = documents(&second, 2);
-        let expected = |docs: &[Value], max: &str, new: &str| -> Vec<i64> {
-            let mut at_max: Vec<&Value> = docs
-                .iter()
-                .filter(|d| d["updated_at"].as_str().unwrap() >= max)
-                .collect();
-            at_max.dedup_by_key(|d| d["id"].clone());
-            let file = testkit::workspace_root()
-                .join("connectors/source-zendesk-support/tests/mock")
-                .join(new);
-            let new: Vec<Value> =
-                serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-            at_max
-                .into_iter()
-                .chain(new.iter())
-                .map(|d| d["id"].as_i64().unwrap())
-                .collect()
-        };
-        let want_users = expected(&docs[0], max_updated(&docs[0]), "users.new.json");
-        let want_orgs = expected(&docs[1], max_updated(&docs[1]), "organizations.new.json");
-        assert_eq!((want_users.len(), want_orgs.len()), (4, 4));
-        assert_eq!(ids(&docs2[0]), want_users);
-        assert_eq!(ids(&docs2[1]), want_orgs);
-        let state2 = reduce(&state, &second);
-        assert_eq!(
-            (
-                &binding_states(&state2)["users"]["updated_at"],
-                &binding_states(&state2)["organizations"]["updated_at"]
-            ),
-            (
-                &json!(unix(max_updated(&docs2[0])).to_string()),
-                &json!(unix(max_updated(&docs2[1])).to_string())
-            ),
-            "{state2}"
-        );
-
-        // The failure: the capture fails with the connector's reason, and
-        // organizations keeps no progress.
-        let failed = failing.join().unwrap();
-        assert!(!failed.ok, "the capture succeeded against a failing API");
-        let docs3 = documents(&failed, 2);
-        assert_eq!((docs3[0].len(), docs3[1].len()), (60, 50));
-        let server_errors = answers(&down, "organizations", 500);
-        assert_eq!(server_errors, 6, "one call and five retries");
-        assert!(
-            failed.stderr.contains(
-                "the following streams did not sync successfully: organizations: \
-             UserDefinedBackoffException('Internal server error.')"
-            ),
-            "not the connector's reason:\n{}",
-            failed.stderr
-        );
-        // users finished; organizations' cursor did not move past the start
-        // date (the concurrent cursor checkpoints the slice's start only).
-        let state3 = reduce(&json!({}), &failed);
-        assert_eq!(
-            state3,
-            json!({"bindingStateV1": {"users": {"updated_at": u_max},
-               "organizations": {"updated_at": START}}})
-        );
-        eprintln!(
-            "source-zendesk-support end to end: {:.1} s, {} organizations 500s",
-            started.elapsed().as_secs_f64(),
-            server_errors
-        );
-    });
+    }
 }

@@ -10,6 +10,9 @@
 
 use mockapi::MockApi;
 use serde_json::{json, Value};
+pub use testkit::build::{ids, json_cmp, max_of, open_binding, text_of};
+
+pub mod scenario;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -173,7 +176,7 @@ impl E2e {
         bindings: Vec<Value>,
         state: Option<&Value>,
     ) -> Run {
-        let open = open_of(&self.name, config, bindings, state);
+        let open = testkit::build::open(&self.name, config, bindings, state);
         self.run(&self.entrypoint, &[open])
     }
 
@@ -220,12 +223,7 @@ pub fn binding<'a>(bindings: &'a [Value], stream: &str) -> &'a Value {
 
 /// Captured documents by binding index.
 pub fn documents(run: &Run, bindings: usize) -> Vec<Vec<Value>> {
-    let mut out = vec![Vec::new(); bindings];
-    for c in run.of("captured") {
-        let i = c["binding"].as_u64().unwrap_or(0) as usize;
-        out[i].push(c["doc"].clone());
-    }
-    out
+    testkit::build::documents(&run.messages, bindings)
 }
 
 /// Every document valid against its binding's write schema (formats
@@ -260,59 +258,7 @@ pub fn open_request(
     state: Option<&Value>,
 ) -> Value {
     let bindings: Vec<Value> = bindings.iter().map(|b| open_binding(b, 0)).collect();
-    open_of(name, config, bindings, state)
-}
-
-/// Flow's `open` of the capture `acmeCo/<name>` with `bindings` as Flow
-/// sends them (see [`open_binding`]).
-pub fn open_of(name: &str, config: &Value, bindings: Vec<Value>, state: Option<&Value>) -> Value {
-    json!({"open": {
-        "capture": {"name": format!("acmeCo/{name}"), "connectorType": "IMAGE",
-                    "config": config, "bindings": bindings},
-        "version": "e2e",
-        "range": {"keyBegin": 0, "keyEnd": 4294967295u32, "rClockBegin": 0, "rClockEnd": 4294967295u32},
-        "state": state.cloned().unwrap_or(json!({})),
-    }})
-}
-
-/// One binding of an `open`, as Flow's runtime sends it
-/// (`flow.CaptureSpec.Binding`): the discovered binding `b`'s resource, its
-/// resource path, its collection, its backfill counter, and the `stateKey`
-/// Flow derives from them.
-pub fn open_binding(b: &Value, backfill: u32) -> Value {
-    let path: Vec<&str> = b["resourcePath"]
-        .as_array()
-        .expect("a discovered binding has a resourcePath")
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
-    json!({
-        "resourceConfig": b["resourceConfig"],
-        "resourcePath": path,
-        "collection": {"name": format!("acmeCo/{}", b["recommendedName"].as_str().unwrap()),
-                       "writeSchema": b["documentSchema"], "key": b["key"]},
-        "backfill": backfill,
-        "stateKey": state_key(&path, backfill),
-    })
-}
-
-/// Flow's `stateKey` (estuary/flow `assemble::encode_state_key`) for the
-/// plain resource paths of the shipped connectors (letters, digits, `_`
-/// and `-` only, so only the `/` between components is percent-encoded).
-pub fn state_key(path: &[&str], backfill: u32) -> String {
-    for p in path {
-        assert!(
-            p.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
-            "resource path component {p:?} needs Flow's full encoding"
-        );
-    }
-    let key = path.join("%2F");
-    if backfill == 0 {
-        key
-    } else {
-        format!("{key}.v{backfill}")
-    }
+    testkit::build::open(name, config, bindings, state)
 }
 
 /// Reduces the run's checkpoints as Flow does (RFC 7396 merge when
