@@ -92,7 +92,7 @@ fn zendesk_support_spec_discover_validate_capture_resume_and_failures() {
             name,
             "updated_at",
             "start_time",
-            Resumed::BoundaryThenNew(new, Len::Exactly(4)),
+            Resumed::BoundaryOnceThenNew(new, Len::Exactly(4)),
         )
     };
     run(&Case {
