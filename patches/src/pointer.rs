@@ -269,7 +269,7 @@ mod tests {
         assert!(Pointer::root().split_last().is_none());
         let from_iter: Pointer = ["x/y", "z"].into_iter().collect();
         assert_eq!(from_iter.to_string(), "/x~1y/z");
-        let path = vec![String::from("p")];
+        let path = [String::from("p")];
         assert_eq!(path.iter().collect::<Pointer>().to_string(), "/p");
     }
 
