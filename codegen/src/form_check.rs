@@ -11,6 +11,7 @@
 
 use std::fmt;
 
+use patches::pointer::Pointer;
 use serde_json::{json, Map, Value};
 
 /// What a warning is about (also its name in reports).
@@ -111,12 +112,8 @@ pub fn check_schema(schema: &Value) -> Vec<FormWarning> {
     out
 }
 
-fn esc(t: &str) -> String {
-    t.replace('~', "~0").replace('/', "~1")
-}
-
 fn pointer(path: &[String]) -> String {
-    path.iter().map(|t| format!("/{}", esc(t))).collect()
+    path.iter().collect::<Pointer>().to_string()
 }
 
 /// `spec.patch.json` fix setting `value` at `path` + `keyword`.
@@ -511,7 +508,10 @@ fn required_collapsed(schema: &Value, out: &mut Vec<FormWarning>) {
             let path = vec!["properties".to_string(), k.clone()];
             out.push(FormWarning {
                 check: Check::RequiredCollapsed,
-                pointer: format!("{}/properties/{}", pointer(&path), esc(f)),
+                pointer: ["properties", k.as_str(), "properties", f]
+                    .into_iter()
+                    .collect::<Pointer>()
+                    .to_string(),
                 message: format!("required field {f:?} is inside group {k:?}, which starts collapsed (advanced: true): the form is invalid with the error out of sight"),
                 fix: fix(&path, "advanced", Value::Bool(false)),
             });

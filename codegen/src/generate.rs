@@ -95,7 +95,7 @@ pub fn render(c: &Loaded) -> String {
         .as_ref()
         .zip(c.flow_spec.as_ref())
         .map(|(r, spec)| {
-            let version = r.upstream_image.rsplit_once(':').map_or("", |(_, tag)| tag);
+            let version = patches::image::tag(&r.upstream_image).unwrap_or("");
             let response = json(spec);
             quote!(::patches::RecordedSpec { upstream_version: #version, response: #response })
         }));

@@ -151,11 +151,7 @@ pub fn check(dir: &Path, name: &str, base_image: &str, up: &Upstream) -> Vec<Pro
             ),
         );
     }
-    let tag = base_image
-        .rsplit_once(':')
-        .map(|(_, t)| t)
-        .filter(|t| !t.contains('/'));
-    if let Some(tag) = tag {
+    if let Some(tag) = patches::image::tag(base_image) {
         if tag != up.version {
             err(CONNECTOR_JSON, "/upstream/version", format!("{:?} but \"base_image\" {base_image:?} has tag {tag:?}; the local connector and the image must be the same version (`cargo xtask bump {name} VERSION` moves both)", up.version));
         }

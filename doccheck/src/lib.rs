@@ -12,6 +12,7 @@
 //! by hand.
 
 use anyhow::Context;
+use patches::pointer::Pointer;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -255,12 +256,11 @@ fn compose(a: &mut Value, b: Value) {
     }
 }
 
-/// Unescaped tokens of a JSON pointer.
+/// Unescaped tokens of a JSON pointer (none when it is not one).
 fn pointer_tokens(ptr: &str) -> Vec<String> {
-    ptr.split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect()
+    Pointer::parse(ptr)
+        .map(Pointer::into_tokens)
+        .unwrap_or_default()
 }
 
 /// The schema location as steps a merge patch can follow, if it has one.

@@ -22,6 +22,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::pointer::{Pointer, PointerError};
 use crate::schema;
 use crate::{ConfigMove, OAuth2, SchemaNormalization, StreamPatches};
 
@@ -39,8 +40,8 @@ pub enum ApplyError {
     MissingConfigValue { from: String, to: String },
     #[error("spec.map.json: cannot move the config value to {to:?}: {reason}")]
     BadConfigTarget { to: String, reason: String },
-    #[error("spec.map.json: {pointer:?} is not a JSON pointer: write it as \"/a/b\"")]
-    BadPointer { pointer: String },
+    #[error("spec.map.json: {0}")]
+    BadPointer(#[from] PointerError),
     #[error("discovered stream has no string \"name\" (got {got}): the connector's CATALOG message is malformed")]
     StreamWithoutName { got: String },
     #[error("discovered stream {stream:?}: {what}")]
@@ -172,21 +173,6 @@ pub fn resource_config_schema() -> Value {
     })
 }
 
-fn parse_pointer(p: &str) -> Result<Vec<String>, ApplyError> {
-    if p.is_empty() {
-        return Ok(Vec::new());
-    }
-    let Some(rest) = p.strip_prefix('/') else {
-        return Err(ApplyError::BadPointer {
-            pointer: p.to_string(),
-        });
-    };
-    Ok(rest
-        .split('/')
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect())
-}
-
 /// `spec.map.json`: moves config values (`to` <- `from`) before the connector
 /// sees the config. Every move reads the config as it was before any move, so
 /// moves may swap values. The value at `from` is removed; objects along `to`
@@ -195,34 +181,35 @@ fn parse_pointer(p: &str) -> Result<Vec<String>, ApplyError> {
 pub fn remap_config(config: &mut Value, map: &[ConfigMove]) -> Result<(), ApplyError> {
     let original = config.clone();
     let mut moved = Vec::with_capacity(map.len());
+    let mut sources = Vec::with_capacity(map.len());
     for m in map {
-        parse_pointer(m.from)?;
-        let to = parse_pointer(m.to)?;
-        let value = original
-            .pointer(m.from)
+        let from = Pointer::parse(m.from)?;
+        let to = Pointer::parse(m.to)?;
+        let value = from
+            .get(&original)
             .ok_or_else(|| ApplyError::MissingConfigValue {
                 from: m.from.to_string(),
                 to: m.to.to_string(),
             })?
             .clone();
         moved.push((to, value, m.to));
+        sources.push(from);
     }
     // Remove every source first, then write every target, so a target that is
     // another entry's source is not removed after it was written.
-    for m in map {
-        if let Some((parent, last)) = m.from.rsplit_once('/') {
-            let last = last.replace("~1", "/").replace("~0", "~");
-            if let Some(obj) = config.pointer_mut(parent).and_then(Value::as_object_mut) {
-                obj.remove(&last);
+    for from in &sources {
+        if let Some((parent, last)) = from.split_last() {
+            if let Some(obj) = parent.get_mut(config).and_then(Value::as_object_mut) {
+                obj.remove(last);
             }
         }
     }
     for (to, value, to_str) in moved {
-        if to.is_empty() {
+        if to.is_root() {
             continue;
         }
         let mut cur = &mut *config;
-        for t in &to {
+        for t in to.tokens() {
             if cur.is_null() {
                 *cur = Value::Object(Map::new());
             }
@@ -237,11 +224,6 @@ pub fn remap_config(config: &mut Value, map: &[ConfigMove]) -> Result<(), ApplyE
         *cur = value;
     }
     Ok(())
-}
-
-/// Escapes one JSON pointer token.
-fn escape_token(t: &str) -> String {
-    t.replace('~', "~0").replace('/', "~1")
 }
 
 /// One Flow discovered binding (`recommendedName`, `resourceConfig`,
@@ -274,11 +256,7 @@ pub fn discovered_binding(
     let key: Vec<String> = match resolved.key {
         Some(fields) => fields
             .iter()
-            .map(|f| {
-                f.split('/')
-                    .map(|t| format!("/{}", escape_token(t)))
-                    .collect::<String>()
-            })
+            .map(|f| f.split('/').collect::<Pointer>().to_string())
             .collect(),
         None => match stream.get("source_defined_primary_key") {
             None | Some(Value::Null) => Vec::new(),
@@ -294,16 +272,15 @@ pub fn discovered_binding(
                     tokens
                         .iter()
                         .map(|t| {
-                            t.as_str()
-                                .map(|t| format!("/{}", escape_token(t)))
-                                .ok_or_else(|| {
-                                    bad(format!(
-                                        "\"source_defined_primary_key\" entry {} is not an array of strings",
-                                        excerpt(path)
-                                    ))
-                                })
+                            t.as_str().ok_or_else(|| {
+                                bad(format!(
+                                    "\"source_defined_primary_key\" entry {} is not an array of strings",
+                                    excerpt(path)
+                                ))
+                            })
                         })
-                        .collect::<Result<String, _>>()
+                        .collect::<Result<Pointer, _>>()
+                        .map(|p| p.to_string())
                 })
                 .collect::<Result<_, _>>()?,
             Some(other) => {
@@ -594,6 +571,33 @@ mod tests {
             err.to_string(),
             "spec.map.json: \"b\" is not a JSON pointer: write it as \"/a/b\""
         );
+        // A `~` other than `~0`/`~1` was read as itself before; now it is refused.
+        let err = remap_config(
+            &mut config,
+            &[ConfigMove {
+                to: "/b",
+                from: "/s~2",
+            }],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "spec.map.json: \"/s~2\" is not a JSON pointer: escape `~` as `~0` and `/` inside a name as `~1`"
+        );
+    }
+
+    #[test]
+    fn remap_config_unescapes_tokens() {
+        let mut config = json!({"a/b": {"m~n": 1}, "keep": 2});
+        remap_config(
+            &mut config,
+            &[ConfigMove {
+                to: "/x~1y/~01",
+                from: "/a~1b/m~0n",
+            }],
+        )
+        .unwrap();
+        assert_eq!(config, json!({"a/b": {}, "keep": 2, "x/y": {"~1": 1}}));
     }
 
     fn faker_users() -> Value {

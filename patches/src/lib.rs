@@ -12,6 +12,8 @@
 //! syntax.
 
 pub mod apply;
+pub mod image;
+pub mod pointer;
 pub mod schema;
 
 /// Everything a connector binary knows about its connector, baked at build time.
@@ -225,11 +227,7 @@ impl Connector {
 
     /// The upstream image's tag (`3.0.2` of `airbyte/source-freshdesk:3.0.2`), if any.
     pub fn upstream_version(&self) -> Option<&'static str> {
-        self.upstream
-            .image
-            .rsplit_once(':')
-            .map(|(_, tag)| tag)
-            .filter(|t| !t.contains('/'))
+        image::tag(self.upstream.image)
     }
 }
 
@@ -315,6 +313,10 @@ mod tests {
         assert_eq!(c.upstream_version(), Some("3.0.2"));
         c.upstream.image = "localhost:5000/airbyte/source-x";
         assert_eq!(c.upstream_version(), None);
+        c.upstream.image = "localhost:5000/airbyte/source-x:1.2.3";
+        assert_eq!(c.upstream_version(), Some("1.2.3"));
+        c.upstream.image = "airbyte/source-x:1.2.3@sha256:abc";
+        assert_eq!(c.upstream_version(), Some("1.2.3"));
     }
 
     #[test]

@@ -28,6 +28,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::pointer::Pointer;
+
 /// Formats Flow's schema validator knows and can pass (its `Format` enum,
 /// without the always-failing `idn-*` ones).
 pub const FLOW_FORMATS: &[&str] = &[
@@ -223,11 +225,10 @@ pub fn date_to_datetime(schema: &mut Value) {
 /// added as `{}` so the key is still required.
 pub fn require_keys(schema: &mut Value, key: &[String]) {
     for pointer in key {
-        let tokens: Vec<String> = pointer
-            .split('/')
-            .skip(1)
-            .map(|t| t.replace("~1", "/").replace("~0", "~"))
-            .collect();
+        let Ok(pointer) = Pointer::parse(pointer) else {
+            continue;
+        };
+        let tokens = pointer.into_tokens();
         if tokens.is_empty() {
             continue;
         }
@@ -323,15 +324,7 @@ fn resolve_ref(schema: &mut Value, path: &[String]) -> Option<Vec<String>> {
 /// bare name resolved in `$defs`).
 pub fn ref_path(reference: &str) -> Option<Vec<String>> {
     if let Some(ptr) = reference.strip_prefix('#') {
-        if ptr.is_empty() {
-            return Some(Vec::new());
-        }
-        let ptr = ptr.strip_prefix('/')?;
-        Some(
-            ptr.split('/')
-                .map(|t| t.replace("~1", "/").replace("~0", "~"))
-                .collect(),
-        )
+        Pointer::parse(ptr).ok().map(Pointer::into_tokens)
     } else if !reference.contains(['/', ':', '#']) {
         Some(vec!["$defs".to_string(), reference.to_string()])
     } else {

@@ -91,8 +91,7 @@ fn every_fixture_stream_sanitizes_to_a_flow_friendly_schema() {
                     for ptr in b["key"].as_array().unwrap() {
                         let ptr = ptr.as_str().unwrap();
                         let mut at = schema;
-                        for token in ptr.split('/').skip(1) {
-                            let token = token.replace("~1", "/").replace("~0", "~");
+                        for token in patches::pointer::Pointer::parse(ptr).unwrap().tokens() {
                             if at.get("properties").is_none() {
                                 break; // e.g. a $ref / combination the rules leave alone
                             }

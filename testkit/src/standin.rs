@@ -330,7 +330,11 @@ pub fn import(engine: &Engine, s: &StandIn) -> Imported {
     let (dir, rootfs_built_in, stand_in_built_in) = stand_in_dir(&cache, s);
 
     let started = Instant::now();
-    let (name, version) = s.image.rsplit_once(':').expect("an image name with a tag");
+    let image = patches::image::ImageRef::parse(s.image).expect("an image reference");
+    let (name, version) = (
+        image.repository,
+        image.tag.expect("an image name with a tag"),
+    );
     let mut import = engine.docker();
     import.arg("import");
     for change in [

@@ -37,10 +37,7 @@ pub struct ConnectorJson {
 impl ConnectorJson {
     /// The upstream image's tag (`3.0.2` of `airbyte/source-freshdesk:3.0.2`).
     pub fn upstream_version(&self) -> Option<&str> {
-        self.base_image
-            .rsplit_once(':')
-            .map(|(_, tag)| tag)
-            .filter(|t| !t.contains('/'))
+        patches::image::tag(&self.base_image)
     }
 
     /// `entrypoint` split as a shell would.
@@ -102,4 +99,37 @@ pub(super) fn load(cx: &mut Ctx, name: &str) -> (Option<ConnectorJson>, Vec<Stri
     }
 
     (connector, entrypoint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_version_is_the_tag_not_a_registry_port() {
+        let c = |base_image: &str| ConnectorJson {
+            base_image: base_image.into(),
+            entrypoint: String::new(),
+            env: BTreeMap::new(),
+            has_code: false,
+            labels: BTreeMap::new(),
+            upstream: None,
+        };
+        assert_eq!(
+            c("airbyte/source-x:1.2.3").upstream_version(),
+            Some("1.2.3")
+        );
+        assert_eq!(
+            c("127.0.0.1:5000/estuary/source-x").upstream_version(),
+            None
+        );
+        assert_eq!(
+            c("127.0.0.1:5000/estuary/source-x:v1").upstream_version(),
+            Some("v1")
+        );
+        assert_eq!(
+            c("airbyte/source-x:1.2.3@sha256:abc").upstream_version(),
+            Some("1.2.3")
+        );
+    }
 }

@@ -1,31 +1,21 @@
 //! JSON pointers in messages and in patch files: where a problem is
 //! ([`ptr`]), whether a patch file's string is a pointer ([`is_pointer`]), and
-//! how to fix one that is not ([`pointer_fix`]).
+//! how to fix one that is not ([`pointer_fix`]), over [`patches::pointer`].
 
-/// Escapes one JSON pointer token.
-fn token(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
+use patches::pointer::Pointer;
 
 /// The pointer of a problem inside a file: `/a/b`, or `(root)` for none.
 pub(super) fn ptr(parts: &[&str]) -> String {
     if parts.is_empty() {
         return "(root)".into();
     }
-    parts.iter().map(|p| format!("/{}", token(p))).collect()
+    parts.iter().copied().collect::<Pointer>().to_string()
 }
 
 /// Whether `s` is a JSON pointer to something inside a document (RFC 6901,
 /// not the whole document).
 pub(super) fn is_pointer(s: &str) -> bool {
-    if !s.starts_with('/') {
-        return false;
-    }
-    // `~` must be followed by 0 or 1.
-    let b = s.as_bytes();
-    b.iter()
-        .enumerate()
-        .all(|(i, c)| *c != b'~' || matches!(b.get(i + 1), Some(b'0' | b'1')))
+    !s.is_empty() && Pointer::parse(s).is_ok()
 }
 
 /// How to write `s` (not a pointer) as one.

@@ -6,6 +6,7 @@
 //! `airbyte_secret`/`secret` fields); optional properties without a default
 //! are left out and listed. A `oneOf` of objects takes its first option.
 
+use patches::pointer::escape;
 use serde_json::{json, Map, Value};
 
 /// The prefix of every placeholder; [`placeholders`] finds them again.
@@ -43,7 +44,7 @@ fn object(schema: &Value, ptr: &str, s: &mut Stub) -> Value {
     let mut props: Vec<(&String, &Value)> = props.iter().collect();
     props.sort_by_key(|(_, p)| p.get("order").and_then(Value::as_i64).unwrap_or(i64::MAX));
     for (key, prop) in props {
-        let child = format!("{ptr}/{}", key.replace('~', "~0").replace('/', "~1"));
+        let child = format!("{ptr}/{}", escape(key));
         if let Some(c) = prop.get("const") {
             out.insert(key.clone(), c.clone());
         } else if let Some(d) = prop.get("default") {
@@ -115,7 +116,7 @@ fn walk(v: &Value, ptr: String, found: &mut Vec<String>) {
         Value::String(s) if s.starts_with(PLACEHOLDER) => found.push(ptr),
         Value::Object(m) => {
             for (k, v) in m {
-                walk(v, format!("{ptr}/{k}"), found)
+                walk(v, format!("{ptr}/{}", escape(k)), found)
             }
         }
         Value::Array(a) => {
@@ -164,5 +165,17 @@ mod tests {
             placeholders(&s.config),
             vec!["/domain", "/api_key", "/credentials/token"]
         );
+    }
+
+    #[test]
+    fn pointers_escape_names() {
+        let schema = json!({
+            "type": "object",
+            "required": ["a/b"],
+            "properties": {"a/b": {"type": "string"}, "m~n": {"type": "string"}}
+        });
+        let s = stub(&schema);
+        assert_eq!(s.optional, vec!["/m~0n (m~n)"]);
+        assert_eq!(placeholders(&s.config), vec!["/a~1b"]);
     }
 }

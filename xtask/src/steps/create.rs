@@ -54,10 +54,7 @@ pub fn new_connector(args: NewConnectorArgs) -> anyhow::Result<()> {
             let image = read_json(&dir.join("connector.json"))
                 .ok()
                 .and_then(|c| c["base_image"].as_str().map(str::to_string));
-            let tag = image
-                .as_deref()
-                .and_then(|i| i.rsplit_once(':'))
-                .map(|(_, t)| t);
+            let tag = image.as_deref().and_then(patches::image::tag);
             if tag == Some(args.version.as_str()) {
                 bail!(
                     "connector \"{folder}\" already exists at {}, at upstream version \"{}\": not overwriting it; it is ready to use:\nnext:\n  {}",

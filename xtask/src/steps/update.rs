@@ -13,6 +13,7 @@
 use crate::ground::{read_json, write_json, Dirs};
 use anyhow::{bail, Context};
 use clap::Args;
+use patches::image::ImageRef;
 use serde_json::json;
 
 use super::create::validate_version;
@@ -79,7 +80,9 @@ pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
             hint.command("pull", &[&args.name, "--upstream", "DIR"])
         );
     }
-    let Some((repo, old)) = image.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')) else {
+    let parsed = ImageRef::parse(&image)
+        .map_err(|e| anyhow::anyhow!("\"base_image\" in {}: {e}", path.display()))?;
+    let Some(old) = parsed.tag else {
         bail!(
             "\"base_image\" \"{image}\" in {} has no tag: set it to \"{image}:{}\" by hand",
             path.display(),
@@ -94,7 +97,7 @@ pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
             path.display()
         );
     }
-    let new_image = format!("{repo}:{}", args.version);
+    let new_image = parsed.with_tag(&args.version).to_string();
     connector["base_image"] = json!(new_image);
     let mut label_note = None;
     if args.breaking {
@@ -366,4 +369,51 @@ fn upstream_version(dir: &Path) -> Option<String> {
         let v = rest.trim().strip_prefix("io.airbyte.version=")?;
         Some(unquote(v))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bumps a connector whose `base_image` is `image` to `1.1.0`; its new
+    /// `base_image`, or the error.
+    fn bumped(image: &str) -> Result<String, String> {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("source-x");
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("connector.json");
+        write_json(&path, &json!({"base_image": image, "entrypoint": "x"})).unwrap();
+        bump(BumpArgs {
+            name: "source-x".into(),
+            version: "1.1.0".into(),
+            breaking: false,
+            dirs: Dirs {
+                connectors_dir: Some(tmp.path().to_path_buf()),
+            },
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(read_json(&path).unwrap()["base_image"]
+            .as_str()
+            .unwrap()
+            .to_string())
+    }
+
+    #[test]
+    fn bump_moves_the_tag_only() {
+        assert_eq!(
+            bumped("airbyte/source-x:1.0.0").unwrap(),
+            "airbyte/source-x:1.1.0"
+        );
+        assert_eq!(
+            bumped("127.0.0.1:5000/estuary/source-x:1.0.0").unwrap(),
+            "127.0.0.1:5000/estuary/source-x:1.1.0"
+        );
+        // A digest pins the old tag's image: it goes (it was taken for the tag).
+        assert_eq!(
+            bumped("airbyte/source-x:1.0.0@sha256:abc").unwrap(),
+            "airbyte/source-x:1.1.0"
+        );
+        let err = bumped("127.0.0.1:5000/estuary/source-x").unwrap_err();
+        assert!(err.contains("has no tag"), "{err}");
+    }
 }
