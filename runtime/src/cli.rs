@@ -78,7 +78,10 @@ pub fn version_text(connector: &patches::Connector, build: Build) -> String {
             build.version
         );
     }
-    let (repo, tag) = image.rsplit_once(':').unwrap_or((image, "untagged"));
+    let (repo, tag) = match patches::image::ImageRef::parse(image) {
+        Ok(r) => (r.repository, r.tag.unwrap_or("untagged")),
+        Err(_) => (image, "untagged"),
+    };
     format!("{tag} (upstream {repo} {tag}, image {image}; built by {project})")
 }
 

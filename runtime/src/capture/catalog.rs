@@ -65,11 +65,3 @@ pub struct Stream {
     /// The one sync mode configured.
     pub supported_sync_modes: [String; 1],
 }
-
-/// `/a/b~1c` -> `["a", "b/c"]`.
-pub fn pointer_tokens(ptr: &str) -> Vec<String> {
-    ptr.split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect()
-}

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::catalog::{pointer_tokens, ConfiguredCatalog, ConfiguredStream, KeyRange, Stream};
+use super::catalog::{ConfiguredCatalog, ConfiguredStream, KeyRange, Stream};
 use super::translate::{mark_unique, Binding};
 use crate::flow::request::{CaptureBinding, Range};
 use crate::flow::response;
@@ -59,8 +59,21 @@ pub fn setup(
             .take()
             .or_else(|| b.collection.read_schema.take())
             .unwrap_or_else(|| json!({}));
-        let primary_key: Vec<Vec<String>> =
-            b.collection.key.iter().map(|k| pointer_tokens(k)).collect();
+        let primary_key = b
+            .collection
+            .key
+            .iter()
+            .enumerate()
+            .map(|(j, k)| {
+                patches::pointer::Pointer::parse(k)
+                    .map(patches::pointer::Pointer::into_tokens)
+                    .map_err(|e| {
+                        Error::Request(format!(
+                            "open: /capture/bindings/{i}/collection/key/{j}: {e}: Flow sends the collection's key as JSON pointers"
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<Vec<String>>, Error>>()?;
 
         let declared = connector.streams.for_stream(stream).normalizations;
         let normalizer = DocNormalizer::new(&schema, declared);

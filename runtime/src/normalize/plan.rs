@@ -488,7 +488,9 @@ impl Declared {
         let mut root = Declared::default();
         let mut any = false;
         for d in declared {
-            let Some(tokens) = pointer_tokens(d.pointer) else {
+            // Validated by codegen at build time (patches::pointer).
+            let Ok(tokens) = patches::pointer::Pointer::parse(d.pointer).map(|p| p.into_tokens())
+            else {
                 continue;
             };
             let mut at = &mut root;
@@ -529,20 +531,6 @@ impl Declared {
     pub fn has_children(&self) -> bool {
         !self.children.is_empty()
     }
-}
-
-/// `/a/b~1c` -> `["a", "b/c"]`; `""` -> `[]`; `None` without a leading `/`
-/// (RFC 6901, as serde_json reads pointers).
-pub fn pointer_tokens(ptr: &str) -> Option<Vec<String>> {
-    if ptr.is_empty() {
-        return Some(Vec::new());
-    }
-    let rest = ptr.strip_prefix('/')?;
-    Some(
-        rest.split('/')
-            .map(|t| t.replace("~1", "/").replace("~0", "~"))
-            .collect(),
-    )
 }
 
 /// serde_json's array index rule for pointers (src/value/mod.rs `parse_index`).
