@@ -159,6 +159,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let root = xtask::ground::workspace_root();
     let fixtures = args
         .fixtures
+        .clone()
         .unwrap_or_else(|| root.join("../shared/fixtures/airbyte"));
     if !fixtures.is_dir() {
         bail!(
@@ -169,11 +170,42 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let target = xtask::ground::target_dir();
     let dir = target.join("bench");
     std::fs::create_dir_all(&dir)?;
-    let fake = fake_connector(&dir)?;
-    let mut rows: Vec<Row> = Vec::new();
+    let at = At {
+        fake: fake_connector(&dir)?,
+        root,
+        fixtures,
+        target,
+        dir,
+    };
     let mut notes: Vec<String> = Vec::new();
+    let mut rows = connector_rows(&args, &at, &mut notes)?;
+    rows.extend(generic_rows(&args, &at, &mut notes)?);
+    let m = measure(&args, &at, &rows, &mut notes)?;
+    report(&args, &at, &rows, &m, &notes)
+}
 
-    // Every connector as `cargo xtask build` makes it.
+/// Where the benchmark reads and writes.
+struct At {
+    root: PathBuf,
+    fixtures: PathBuf,
+    target: PathBuf,
+    /// `target/bench`: replays, requests, the fake connector.
+    dir: PathBuf,
+    /// A connector that `cat`s `$BENCH_FILE`.
+    fake: PathBuf,
+}
+
+/// Every connector as `cargo xtask build` makes it, on its fixture's read or
+/// on what its real connector wrote against its mock API.
+fn connector_rows(args: &BenchArgs, at: &At, notes: &mut Vec<String>) -> anyhow::Result<Vec<Row>> {
+    let At {
+        root,
+        fixtures,
+        target,
+        dir,
+        ..
+    } = at;
+    let mut rows: Vec<Row> = Vec::new();
     let connectors_dir = root.join("connectors");
     let mut names: Vec<String> = std::fs::read_dir(&connectors_dir)?
         .flatten()
@@ -266,7 +298,21 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         }
     }
 
-    // The generic binary, built as connector binaries ship.
+    Ok(rows)
+}
+
+/// The generic binary (no patches) on the faker replay, and on the nested
+/// zendesk replay with its schema and with a 10x schema.
+fn generic_rows(args: &BenchArgs, at: &At, notes: &mut Vec<String>) -> anyhow::Result<Vec<Row>> {
+    let At {
+        root,
+        fixtures,
+        target,
+        dir,
+        ..
+    } = at;
+    let mut rows: Vec<Row> = Vec::new();
+    // Built as connector binaries ship.
     if !args.no_build && args.binary.is_none() {
         let status = xtask::ground::cargo()
             .args([
@@ -278,7 +324,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
                 "--bin",
                 "airbyte-to-flow",
             ])
-            .current_dir(&root)
+            .current_dir(root)
             .status()?;
         if !status.success() {
             bail!("cargo build --profile connector -p runtime failed");
@@ -358,6 +404,25 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         ));
     }
 
+    Ok(rows)
+}
+
+/// The samples of every row (ours and the `--compare` build's, in turn)
+/// and of `cat` on every replay, `--runs` times.
+struct Measurements {
+    replays: Vec<PathBuf>,
+    cat: Vec<Measured>,
+    ours: Vec<Measured>,
+    theirs: Vec<Measured>,
+}
+
+fn measure(
+    args: &BenchArgs,
+    at: &At,
+    rows: &[Row],
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Measurements> {
+    let fake = &at.fake;
     let runs = args.runs.max(1);
     println!("{runs} runs of each row (medians); wall and CPU ratios are to `cat FILE | cat` in the same run");
     let mut replays: Vec<PathBuf> = rows.iter().map(|r| r.replay.clone()).collect();
@@ -366,7 +431,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let mut cat: Vec<Measured> = replays.iter().map(|_| Measured::default()).collect();
     let mut ours: Vec<Measured> = rows.iter().map(|_| Measured::default()).collect();
     let mut theirs: Vec<Measured> = rows.iter().map(|_| Measured::default()).collect();
-    for row in &rows {
+    for row in rows {
         if let (Some(dir), None) = (&args.compare, &row.other) {
             notes.push(format!(
                 "{}: no such binary under {} (not compared)",
@@ -391,7 +456,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
             for (bin, into) in std::iter::once((&row.bin, &mut ours[i]))
                 .chain(row.other.as_ref().map(|o| (o, &mut theirs[i])))
             {
-                let (s, captured, _) = run_binary(bin, &fake, &row.request, &row.replay)?;
+                let (s, captured, _) = run_binary(bin, fake, &row.request, &row.replay)?;
                 if captured != row.records {
                     bail!(
                         "{}: {} gave {captured} captured documents, expected {}",
@@ -404,6 +469,29 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(Measurements {
+        replays,
+        cat,
+        ours,
+        theirs,
+    })
+}
+
+/// The table, the targets, the notes; `--save`.
+fn report(
+    args: &BenchArgs,
+    at: &At,
+    rows: &[Row],
+    m: &Measurements,
+    notes: &[String],
+) -> anyhow::Result<()> {
+    let Measurements {
+        replays,
+        cat,
+        ours,
+        theirs,
+    } = m;
+    let dir = &at.dir;
     let baseline: Option<Value> = match &args.baseline {
         Some(p) => Some(serde_json::from_str(
             &std::fs::read_to_string(p).with_context(|| p.display().to_string())?,
@@ -494,18 +582,18 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         }
         previous_wall = Some(m.wall.as_secs_f64());
     }
-    for c in replays.iter().zip(&cat) {
+    for c in replays.iter().zip(cat) {
         let m = medians(&c.1.samples);
         println!(
             "cat | cat {:<38} wall {:.3}s cpu {:.3}s",
             // The replay's folder names its row (`source-stripe/replay.jsonl`).
-            c.0.strip_prefix(&dir).unwrap_or(c.0).display().to_string(),
+            c.0.strip_prefix(dir).unwrap_or(c.0).display().to_string(),
             m.wall.as_secs_f64(),
             m.cpu.as_secs_f64()
         );
     }
     println!("targets: wall <= {WALL_TARGET}x cat, cpu <= {CPU_TARGET}x cat, peak RSS (VmHWM) <= {RSS_TARGET_MB} MB, 10x schema <= {SCHEMA_SWEEP_TARGET}x");
-    for n in &notes {
+    for n in notes {
         println!("note: {n}");
     }
     if let Some(p) = &args.save {
