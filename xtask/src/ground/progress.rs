@@ -64,8 +64,13 @@ pub fn pip_install(cmd: &mut Command, label: &str, total: usize) -> anyhow::Resu
     for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
         let Ok(line) = line else { break };
         if let Some(what) = line.strip_prefix("Collecting ") {
-            seen += 1;
             let what = what.split(" (").next().unwrap_or(what);
+            // Only the pinned lines of the list count: pip also collects
+            // build requirements of source packages (faker 7.2.1's list
+            // makes it collect `setuptools<81.0.0,>=80.9.0`, 94 of 93).
+            if what.contains("==") {
+                seen += 1;
+            }
             p.show(
                 &format!("pip: {seen}/{total} packages, downloading {what}"),
                 false,
