@@ -15,6 +15,11 @@
 
 pub use patches;
 
+/// Static (musl) builds allocate with dlmalloc: see `runtime/Cargo.toml`.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 mod airbyte;
 mod capture;
 mod cli;

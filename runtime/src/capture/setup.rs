@@ -126,7 +126,6 @@ pub fn setup(
         });
     }
     mark_unique(&mut bindings);
-    mark_unique(&mut bindings);
     let catalog = ConfiguredCatalog {
         streams,
         range: KeyRange::new(range),
