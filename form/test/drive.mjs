@@ -1,6 +1,6 @@
 // Drives form pages written by `cargo xtask form` in headless Chromium
 // (playwright-core, Debian's /usr/bin/chromium) and asserts on the DOM.
-// Run by xtask/tests/form_browser.rs:
+// Run by xtask/tests/full/form_browser.rs:
 //   node form/test/drive.mjs CASES.json
 // CASES.json: [{"name", "page": "/abs/form.html", "shots": "/abs/dir", "everything": bool, "errorsAtOnce": bool}]
 // Prints one line per check; exits 1 when any failed.
