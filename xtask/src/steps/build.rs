@@ -251,9 +251,17 @@ pub fn build_connector(opts: &BuildOptions) -> anyhow::Result<PathBuf> {
                 "-C target-feature=+crt-static",
             );
         }
+        // The first build of this profile and target compiles every
+        // dependency; later ones only what changed.
+        let first = !target.join(triple).join(PROFILE).join("connector").exists();
         eprintln!(
-        "build: {name}: compiling with cargo (profile {PROFILE}, target {triple}): a first build compiles every dependency and takes minutes; later ones take seconds"
-    );
+            "build: {name}: compiling with cargo (profile {PROFILE}, target {triple}){}",
+            if first {
+                ": the first build compiles every dependency and takes minutes; later ones take seconds"
+            } else {
+                ""
+            }
+        );
     }
     run(&mut cargo)?;
     let built = if dev {

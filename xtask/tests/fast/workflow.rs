@@ -449,4 +449,19 @@ fn the_template_builds_into_an_image_context() {
         "{dockerfile}"
     );
     assert!(out.join("source-templatecheck").is_file());
+
+    // Built once already: a rebuild does not announce a first build.
+    let (_, again) = ok(&[
+        "build",
+        "source-templatecheck",
+        "--connectors-dir",
+        dirs,
+        "--out",
+        s(&out),
+    ]);
+    assert!(
+        again.contains("build: source-templatecheck: compiling with cargo"),
+        "{again}"
+    );
+    assert!(!again.contains("first build"), "{again}");
 }
