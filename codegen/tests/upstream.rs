@@ -45,7 +45,9 @@ fn a_good_upstream_loads_and_its_lock_is_no_unknown_file() {
     let dir = folder(tmp.path(), good(), Some(LOCK));
     let loaded = codegen::load(&dir).unwrap();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
-    let up = loaded.connector.upstream.expect("upstream parsed");
+    let Some(codegen::Upstream::Pypi(up)) = loaded.connector.upstream else {
+        panic!("a PyPI upstream parsed");
+    };
     assert_eq!(up.package, "airbyte-source-up");
     assert_eq!(up.python, "3.10");
     // The console script defaults to the package name without `airbyte-`.

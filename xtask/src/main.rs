@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use xtask::maint::{bench, demo, fuzz, setup};
-use xtask::steps::{build, capture, create, discover, form, provision, ship, update};
+use xtask::steps::{build, capture, create, declarative, discover, form, provision, ship, update};
 
 #[derive(Parser)]
 #[command(
@@ -47,8 +47,10 @@ enum Command {
     CiMatrix(ship::CiMatrixArgs),
     /// Compare a connector with an upstream checkout, file by file
     Pull(update::PullArgs),
-    /// Install a connector's upstream package into its cached venv; prints the entrypoint command last
+    /// Install a connector's upstream package (or its pinned manifest and cdk) into the cache; prints the entrypoint command last
     Provision(provision::ProvisionArgs),
+    /// Resolve airbyte-cdk VERSION with pip into the project's lock cdk/airbyte-cdk-VERSION.lock.txt (for manifest-only connectors)
+    CdkLock(declarative::CdkLockArgs),
     /// Write a connector's config form as one offline HTML page (or --check it)
     Form(form::FormArgs),
 }
@@ -72,6 +74,7 @@ fn main() -> std::process::ExitCode {
         Command::CiMatrix(a) => ship::ci_matrix(a),
         Command::Pull(a) => update::pull(a),
         Command::Provision(a) => provision::provision_cmd(a),
+        Command::CdkLock(a) => declarative::cdk_lock_cmd(a),
         Command::Form(a) => form::form(a),
     };
     match result {

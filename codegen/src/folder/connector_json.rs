@@ -28,8 +28,8 @@ pub struct ConnectorJson {
     /// Image labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
-    /// The PyPI package that runs the connector locally (`cargo xtask
-    /// provision`); connectors without it need `--entrypoint`.
+    /// What runs the connector locally (`cargo xtask provision`): a PyPI
+    /// package or a pinned manifest; connectors without it need `--entrypoint`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<Upstream>,
 }
@@ -59,7 +59,7 @@ fn upstream_of(cx: &mut Ctx, v: &mut Value) -> Option<Upstream> {
     match serde_json::from_value::<Upstream>(up) {
         Ok(u) => Some(u),
         Err(e) => {
-            cx.err(CONNECTOR_JSON, "/upstream", format!("{e}; write {{\"package\": \"airbyte-source-x\", \"version\": \"1.2.3\", \"python\": \"3.11\", \"lock\": \"{}\"}} (optional: \"command\", \"pins\")", upstream::DEFAULT_LOCK));
+            cx.err(CONNECTOR_JSON, "/upstream", format!("{e}; write {{\"package\": \"airbyte-source-x\", \"version\": \"1.2.3\", \"python\": \"3.11\", \"lock\": \"{}\"}} (optional: \"command\", \"pins\") for a PyPI package, or let `cargo xtask new-connector NAME VERSION --from DIR` write a manifest-only one", upstream::DEFAULT_LOCK));
             None
         }
     }

@@ -1,10 +1,18 @@
 //! Step 1 of the README, `cargo xtask new-connector`: a connector folder
 //! from the template (its upstream pinned, its next steps printed).
+//!
+//! The kind is read from the connector's `metadata.yaml` (in the `--from`
+//! folder, else Airbyte's registry): a manifest-only connector gets a
+//! declarative `upstream` (its files pinned, its cdk chosen, its spec
+//! recorded through that cdk, so it builds at once); any other, or none at
+//! hand, gets the PyPI template. The folder is written whole or not at all.
 
 use crate::ground::{read_json, write_json, Dirs, Hint};
+use crate::steps::declarative::pin::{self, Choices};
 use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::json;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct NewConnectorArgs {
@@ -17,6 +25,18 @@ pub struct NewConnectorArgs {
     /// hints, whose `spec` and `discover` run it
     #[arg(long, value_name = "CMD", env = "ATF_ENTRYPOINT")]
     entrypoint: Option<String>,
+    /// Folder laid out like airbytehq/airbyte's `airbyte-integrations/connectors/`
+    /// holding `source-NAME/metadata.yaml` (and a manifest-only connector's
+    /// `manifest.yaml`, `components.py`) [default: Airbyte's registry]
+    #[arg(long, value_name = "DIR", env = "ATF_UPSTREAM_MIRROR")]
+    from: Option<PathBuf>,
+    /// Take a connector whose license is not MIT: name the license, e.g. `ELv2`
+    #[arg(long, value_name = "LICENSE")]
+    accept_license: Option<String>,
+    /// Run a manifest-only connector on this airbyte-cdk version (locked on
+    /// first use) instead of the metadata's or the project's newest
+    #[arg(long, value_name = "VERSION")]
+    cdk: Option<String>,
     #[command(flatten)]
     dirs: Dirs,
 }
@@ -48,35 +68,87 @@ pub fn new_connector(args: NewConnectorArgs) -> anyhow::Result<()> {
         entrypoint: args.entrypoint.clone(),
         ..args.dirs.hint()
     };
-    // create_dir fails when the folder exists: never overwrite a connector.
-    if let Err(err) = std::fs::create_dir(&dir) {
-        if err.kind() == std::io::ErrorKind::AlreadyExists {
-            let image = read_json(&dir.join("connector.json"))
-                .ok()
-                .and_then(|c| c["base_image"].as_str().map(str::to_string));
-            let tag = image.as_deref().and_then(patches::image::tag);
-            if tag == Some(args.version.as_str()) {
-                bail!(
-                    "connector \"{folder}\" already exists at {}, at upstream version \"{}\": not overwriting it; it is ready to use:\nnext:\n  {}",
-                    dir.display(),
-                    args.version,
-                    hint.command("build", &[&folder])
-                );
-            }
+    if dir.exists() {
+        let image = read_json(&dir.join("connector.json"))
+            .ok()
+            .and_then(|c| c["base_image"].as_str().map(str::to_string));
+        let tag = image.as_deref().and_then(patches::image::tag);
+        if tag == Some(args.version.as_str()) {
             bail!(
-                "connector \"{folder}\" already exists at {} ({}): not overwriting it; \
-                 to move it to version \"{}\":\nnext:\n  {}",
+                "connector \"{folder}\" already exists at {}, at upstream version \"{}\": not overwriting it; it is ready to use:\nnext:\n  {}",
                 dir.display(),
-                image
-                    .as_deref()
-                    .unwrap_or("no base_image in its connector.json"),
                 args.version,
-                hint.command("bump", &[&folder, &args.version])
+                hint.command("build", &[&folder])
             );
         }
-        return Err(err).with_context(|| format!("cannot create {}", dir.display()));
+        bail!(
+            "connector \"{folder}\" already exists at {} ({}): not overwriting it; \
+             to move it to version \"{}\":\nnext:\n  {}",
+            dir.display(),
+            image
+                .as_deref()
+                .unwrap_or("no base_image in its connector.json"),
+            args.version,
+            hint.command("bump", &[&folder, &args.version])
+        );
     }
-    let connector = json!({
+
+    // The kind, from metadata.yaml.
+    let found = pin::find_metadata(&folder, &args.version, args.from.as_deref())?;
+    let (upstream, spec, notes) = match &found {
+        Ok(f) if f.metadata.manifest_only => {
+            eprintln!("new-connector: {folder}: {} says manifest-only: pinning its manifest", f.at);
+            let from = args.from.clone();
+            let retry = |license: &str| {
+                let mut words = vec![
+                    "cargo".to_string(),
+                    "xtask".into(),
+                    "new-connector".into(),
+                    name.clone(),
+                    args.version.clone(),
+                ];
+                if let Some(d) = &from {
+                    words.extend(["--from".into(), d.display().to_string()]);
+                }
+                if let Some(c) = &args.cdk {
+                    words.extend(["--cdk".into(), c.clone()]);
+                }
+                if let Some(d) = &args.dirs.connectors_dir {
+                    words.extend(["--connectors-dir".into(), d.display().to_string()]);
+                }
+                words.extend(["--accept-license".into(), license.to_string()]);
+                shell_words::join(words)
+            };
+            let choices = Choices {
+                accept_license: args.accept_license.as_deref(),
+                cdk: args.cdk.as_deref(),
+                retry: &retry,
+            };
+            let p = pin::pin(&folder, &args.version, f, &choices)?;
+            (Some(p.upstream), Some(p.spec), p.notes)
+        }
+        Ok(f) => (
+            None,
+            None,
+            vec![format!(
+                "{} says {}: the PyPI template",
+                f.at,
+                match &f.metadata.pypi_package {
+                    Some(p) => format!("a PyPI connector (package {p})"),
+                    None => "not manifest-only".to_string(),
+                }
+            )],
+        ),
+        Err(why) => (
+            None,
+            None,
+            vec![format!(
+                "no metadata.yaml at hand ({why}): the PyPI template; for a manifest-only connector pass --from DIR (a folder laid out like airbytehq/airbyte's airbyte-integrations/connectors/)"
+            )],
+        ),
+    };
+
+    let mut connector = json!({
         "base_image": format!("airbyte/source-{name}:{}", args.version),
         "entrypoint": PYTHON_ENTRYPOINT,
         "env": {},
@@ -89,21 +161,38 @@ pub fn new_connector(args: NewConnectorArgs) -> anyhow::Result<()> {
             "io.airbyte.version": "v1",
         },
     });
-    write_json(&dir.join("connector.json"), &connector)?;
-    write_json(
-        &dir.join("documentation_url.patch.json"),
-        &json!({ "documentation_url": format!("https://go.estuary.dev/source-{name}") }),
-    )?;
-    std::fs::write(dir.join("oauth2.patch.json"), OAUTH2_PLACEHOLDER)?;
-    std::fs::create_dir(dir.join("streams"))?;
-    std::fs::write(dir.join("streams/.gitkeep"), "")?;
+    if let Some(up) = &upstream {
+        connector["upstream"] = serde_json::to_value(codegen::Upstream::Declarative(up.clone()))?;
+    }
+    // Written into a temporary folder beside it, then renamed: a failure
+    // leaves no half-written connector.
+    let tmp = connectors.join(format!(".{folder}.new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let written = write_folder(&tmp, name, &connector, spec.as_ref(), &args.version);
+    if let Err(e) = written.and_then(|()| {
+        std::fs::rename(&tmp, &dir).with_context(|| format!("cannot create {}", dir.display()))
+    }) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
 
+    let kind = if upstream.is_some() {
+        "manifest-only"
+    } else {
+        "PyPI"
+    };
     eprintln!(
-        "created {} (upstream airbyte/source-{name}:{}):",
+        "created {} (upstream airbyte/source-{name}:{}, {kind}):",
         dir.display(),
         args.version
     );
+    for note in &notes {
+        eprintln!("  {note}");
+    }
     eprintln!("  connector.json                upstream image, entrypoint, image labels");
+    if spec.is_some() {
+        eprintln!("  spec.recorded.json            the connector's own spec, from its manifest");
+    }
     eprintln!("  documentation_url.patch.json  https://go.estuary.dev/source-{name}");
     eprintln!("  oauth2.patch.json             placeholder meaning \"no OAuth\": replace it with Flow's OAuth2 spec, or delete it to keep the connector's own");
     eprintln!("  streams/                      per-stream patches go here");
@@ -112,8 +201,36 @@ pub fn new_connector(args: NewConnectorArgs) -> anyhow::Result<()> {
     eprintln!("  {}", hint.command("build", &[&folder]));
     eprintln!("  {}", hint.command("spec", &[&folder, "--config-schema"]));
     eprintln!("  {}", hint.command("discover", &[&folder]));
-    if hint.entrypoint.is_none() {
+    if hint.entrypoint.is_none() && upstream.is_none() {
         eprintln!("(spec and discover run the upstream connector: add `--entrypoint CMD`, the connector installed on this machine, unless it is provisioned for you)");
+    }
+    Ok(())
+}
+
+/// The connector folder's files, into `dir`.
+fn write_folder(
+    dir: &Path,
+    name: &str,
+    connector: &serde_json::Value,
+    spec: Option<&serde_json::Value>,
+    version: &str,
+) -> anyhow::Result<()> {
+    std::fs::create_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    write_json(&dir.join("connector.json"), connector)?;
+    write_json(
+        &dir.join("documentation_url.patch.json"),
+        &json!({ "documentation_url": format!("https://go.estuary.dev/source-{name}") }),
+    )?;
+    std::fs::write(dir.join("oauth2.patch.json"), OAUTH2_PLACEHOLDER)?;
+    std::fs::create_dir(dir.join("streams"))?;
+    std::fs::write(dir.join("streams/.gitkeep"), "")?;
+    if let Some(spec) = spec {
+        let recorded = codegen::RecordedSpecFile {
+            upstream_image: format!("airbyte/source-{name}:{version}"),
+            spec: spec.clone(),
+        };
+        let text = serde_json::to_string_pretty(&recorded)? + "\n";
+        std::fs::write(dir.join(codegen::SPEC_RECORDED), text)?;
     }
     Ok(())
 }

@@ -18,6 +18,7 @@
 pub mod build;
 pub mod capture;
 pub mod create;
+pub mod declarative;
 pub mod discover;
 pub mod form;
 pub mod mock;

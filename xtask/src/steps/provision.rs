@@ -2,7 +2,9 @@
 //! connector folder, installed into a cached virtualenv from its lock file.
 //!
 //! `connector.json` `upstream` names the PyPI package, its Python version and
-//! the lock file (every transitive dependency pinned). The venv lives outside
+//! the lock file (every transitive dependency pinned), or, for a
+//! manifest-only connector, the pinned manifest and the cdk that runs it
+//! (`steps::declarative`: one venv per cdk lock). The venv lives outside
 //! the worktree, shared by every worktree and CI run of the machine:
 //! `$ATF_VENV_CACHE`, else `${XDG_CACHE_HOME:-~/.cache}/airbyte-to-flow/venvs`,
 //! in `<package>-<version>-py<python>-<hash>` where the hash covers the
@@ -19,7 +21,7 @@
 use crate::ground::{fnv1a, run};
 use anyhow::{bail, Context};
 use clap::Args;
-use codegen::Upstream;
+use codegen::upstream::{Pypi, Upstream};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -32,6 +34,11 @@ pub struct ProvisionArgs {
     /// Reinstall even when the cached venv is complete
     #[arg(long)]
     force: bool,
+    /// A manifest-only connector's files: take them from this folder, laid
+    /// out like airbytehq/airbyte's `airbyte-integrations/connectors/`
+    /// [default: Airbyte's registry]
+    #[arg(long, value_name = "DIR", env = "ATF_UPSTREAM_MIRROR")]
+    from: Option<PathBuf>,
     /// Folder holding the connector folders
     #[arg(long, value_name = "DIR", env = "ATF_CONNECTORS_DIR")]
     connectors_dir: Option<PathBuf>,
@@ -45,8 +52,11 @@ pub const STAMP: &str = ".atf-complete";
 pub struct Provisioned {
     /// The venv folder.
     pub venv: PathBuf,
-    /// `<venv>/bin/<command>`: runs the connector.
+    /// `<venv>/bin/<command>`: runs the connector (with `args`).
     pub entrypoint: PathBuf,
+    /// Arguments before the connector's verb (a manifest-only connector's
+    /// launcher and its pinned files).
+    pub args: Vec<String>,
     /// Whether this call installed it (a cache miss).
     pub installed: bool,
 }
@@ -54,7 +64,9 @@ pub struct Provisioned {
 impl Provisioned {
     /// The entrypoint as a shell-words command (`--connector-entrypoint`, `--entrypoint`).
     pub fn command(&self) -> String {
-        shell_words::quote(&self.entrypoint.to_string_lossy()).into_owned()
+        let program = self.entrypoint.to_string_lossy();
+        let words = std::iter::once(&*program).chain(self.args.iter().map(String::as_str));
+        shell_words::join(words)
     }
 }
 
@@ -63,7 +75,7 @@ pub fn provision_cmd(args: ProvisionArgs) -> anyhow::Result<()> {
         .connectors_dir
         .unwrap_or_else(crate::ground::default_connectors_dir);
     let dir = connectors.join(&args.name);
-    let Some(p) = provision(&dir, args.force)? else {
+    let Some(p) = provision_from(&dir, args.from.as_deref(), args.force)? else {
         bail!(
             "connector \"{}\" names no upstream package: add \"upstream\" to {} ({{\"package\", \"version\", \"python\", \"lock\"}}), or pass --entrypoint to the commands that run it",
             args.name,
@@ -87,12 +99,24 @@ pub fn entrypoint(dir: &Path, given: Option<&str>) -> anyhow::Result<Option<Stri
 /// Reads `dir/connector.json` (validating the folder) and provisions its
 /// upstream, if it names one.
 pub fn provision(dir: &Path, force: bool) -> anyhow::Result<Option<Provisioned>> {
+    provision_from(dir, None, force)
+}
+
+/// [`provision`], a manifest-only connector's files taken from folder
+/// `from` (else `$ATF_UPSTREAM_MIRROR`, else the registry).
+pub fn provision_from(
+    dir: &Path,
+    from: Option<&Path>,
+    force: bool,
+) -> anyhow::Result<Option<Provisioned>> {
     let loaded = crate::ground::load(dir)?;
-    let Some(up) = &loaded.connector.upstream else {
-        return Ok(None);
-    };
-    let lock = dir.join(&up.lock);
-    install(&loaded.name, up, &lock, force).map(Some)
+    match &loaded.connector.upstream {
+        None => Ok(None),
+        Some(Upstream::Pypi(up)) => install(&loaded.name, up, &dir.join(&up.lock), force).map(Some),
+        Some(Upstream::Declarative(up)) => {
+            crate::steps::declarative::provision(&loaded.name, up, from, force).map(Some)
+        }
+    }
 }
 
 /// Where the venvs live.
@@ -110,7 +134,7 @@ pub fn cache_root() -> PathBuf {
 }
 
 /// The venv folder name for `up` with lock text `lock`.
-pub fn venv_name(up: &Upstream, lock: &str) -> String {
+pub fn venv_name(up: &Pypi, lock: &str) -> String {
     let mut key = format!("python {}\n", up.python).into_bytes();
     key.extend_from_slice(lock.as_bytes());
     format!(
@@ -125,7 +149,7 @@ pub fn venv_name(up: &Upstream, lock: &str) -> String {
 /// Installs (or finds in the cache) the venv of `up`.
 pub fn install(
     name: &str,
-    up: &Upstream,
+    up: &Pypi,
     lock_path: &Path,
     force: bool,
 ) -> anyhow::Result<Provisioned> {
@@ -169,6 +193,7 @@ pub fn install(
         return Ok(Provisioned {
             venv,
             entrypoint,
+            args: Vec::new(),
             installed: false,
         });
     }
@@ -216,6 +241,7 @@ pub fn install(
     Ok(Provisioned {
         venv,
         entrypoint,
+        args: Vec::new(),
         installed: true,
     })
 }
@@ -315,11 +341,29 @@ pub fn find_python(version: &str) -> anyhow::Result<PathBuf> {
 
 /// Re-resolves `up.package==version` (with `up.pins`) with pip in a temporary
 /// venv and rewrites the lock file `lock_path` from `pip freeze`.
-pub fn relock(name: &str, up: &Upstream, version: &str, lock_path: &Path) -> anyhow::Result<()> {
+pub fn relock(name: &str, up: &Pypi, version: &str, lock_path: &Path) -> anyhow::Result<()> {
+    relock_as(
+        name,
+        up,
+        version,
+        lock_path,
+        &format!("cargo xtask bump {name} VERSION"),
+    )
+}
+
+/// [`relock`], the lock's header naming `regenerate` as the command that
+/// writes it again.
+pub fn relock_as(
+    name: &str,
+    up: &Pypi,
+    version: &str,
+    lock_path: &Path,
+    regenerate: &str,
+) -> anyhow::Result<()> {
     let python = find_python(&up.python)?;
     let tmp = std::env::temp_dir().join(format!("atf-relock-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    let result = relock_in(&tmp, &python, name, up, version, lock_path);
+    let result = relock_in(&tmp, &python, name, up, version, lock_path, regenerate);
     let _ = std::fs::remove_dir_all(&tmp);
     result
 }
@@ -328,9 +372,10 @@ fn relock_in(
     tmp: &Path,
     python: &Path,
     name: &str,
-    up: &Upstream,
+    up: &Pypi,
     version: &str,
     lock_path: &Path,
+    regenerate: &str,
 ) -> anyhow::Result<()> {
     let requirement = format!("{}=={version}", up.package);
     let pins = if up.pins.is_empty() {
@@ -339,7 +384,7 @@ fn relock_in(
         format!(" {}", up.pins.join(" "))
     };
     eprintln!(
-        "bump: {name}: re-resolving {requirement}{pins} with pip and {} in a temporary venv",
+        "{name}: re-resolving {requirement}{pins} with pip and {} in a temporary venv",
         python.display()
     );
     let started = Instant::now();
@@ -367,7 +412,7 @@ fn relock_in(
     let mut text = format!(
         "# The upstream connector of {name}, every dependency pinned: `pip freeze` after\n\
          # `pip install {requirement}{pins}` ({pyver}).\n\
-         # Regenerate with `cargo xtask bump {name} VERSION`; do not edit by hand.\n"
+         # Regenerate with `{regenerate}`; do not edit by hand.\n"
     );
     text.push_str(&freeze);
     codegen::upstream::parse_lock(&text).map_err(|(line, e)| {
@@ -376,7 +421,7 @@ fn relock_in(
     std::fs::write(lock_path, &text)
         .with_context(|| format!("cannot write {}", lock_path.display()))?;
     eprintln!(
-        "bump: {name}: rewrote {} ({} pins) in {:.0}s",
+        "{name}: rewrote {} ({} pins) in {:.0}s",
         lock_path.display(),
         freeze.lines().count(),
         started.elapsed().as_secs_f64()

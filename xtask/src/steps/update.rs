@@ -136,7 +136,19 @@ pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
         connector["upstream"]["version"] = json!(args.version);
         let up: codegen::Upstream = serde_json::from_value(connector["upstream"].clone())
             .with_context(|| format!("{} /upstream is not valid", path.display()))?;
-        crate::steps::provision::relock(&args.name, &up, &args.version, &dir.join(&up.lock))?;
+        match up {
+            codegen::Upstream::Pypi(up) => crate::steps::provision::relock(
+                &args.name,
+                &up,
+                &args.version,
+                &dir.join(&up.lock),
+            )?,
+            codegen::Upstream::Declarative(_) => bail!(
+                "connector \"{}\" is manifest-only: bump it with `{}` (its new manifest is pinned from that folder)",
+                args.name,
+                hint.command("bump", &[&args.name, &args.version, "--from", "DIR"])
+            ),
+        }
     }
     write_json(&path, &connector)?;
 

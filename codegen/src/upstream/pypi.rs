@@ -1,18 +1,19 @@
-//! `connector.json` `upstream`: the PyPI package that runs the Airbyte
-//! connector on a developer's machine, its Python version, and the lock file
-//! (every transitive dependency pinned, `name==version` per line, as
-//! `pip freeze` writes it) that `cargo xtask provision` installs.
+//! The PyPI kind of `connector.json` `upstream`: the package that runs the
+//! Airbyte connector on a developer's machine, its Python version, and the
+//! lock file (every transitive dependency pinned, `name==version` per line,
+//! as `pip freeze` writes it) that `cargo xtask provision` installs.
 //!
 //! Validated here at build time without Python: the names and versions are
 //! only read, never resolved.
 
+use super::{is_python, is_version};
 use crate::{Problem, CONNECTOR_JSON};
 use std::path::Path;
 
-/// `connector.json` `upstream`.
+/// `connector.json` `upstream` of a connector published on PyPI.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Upstream {
+pub struct Pypi {
     /// PyPI package, e.g. `airbyte-source-freshdesk`.
     pub package: String,
     /// Its version, equal to `base_image`'s tag, e.g. `3.1.3`.
@@ -31,7 +32,7 @@ pub struct Upstream {
     pub pins: Vec<String>,
 }
 
-impl Upstream {
+impl Pypi {
     /// The console script that runs the connector.
     pub fn command(&self) -> String {
         self.command.clone().unwrap_or_else(|| {
@@ -69,12 +70,6 @@ fn is_name(s: &str) -> bool {
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-}
-
-fn is_version(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '!' | '-' | '_'))
 }
 
 /// One `name==version` requirement, or why it is not one.
@@ -121,7 +116,7 @@ pub fn parse_lock(text: &str) -> Result<Vec<(String, String)>, (usize, String)> 
 }
 
 /// Every problem of `upstream` (and of its lock file) in connector folder `dir`.
-pub fn check(dir: &Path, name: &str, base_image: &str, up: &Upstream) -> Vec<Problem> {
+pub fn check(dir: &Path, name: &str, base_image: &str, up: &Pypi) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut err = |file: &str, at: &str, message: String| {
         problems.push(Problem {
@@ -156,11 +151,7 @@ pub fn check(dir: &Path, name: &str, base_image: &str, up: &Upstream) -> Vec<Pro
             err(CONNECTOR_JSON, "/upstream/version", format!("{:?} but \"base_image\" {base_image:?} has tag {tag:?}; the local connector and the image must be the same version (`cargo xtask bump {name} VERSION` moves both)", up.version));
         }
     }
-    let python_ok = up
-        .python
-        .split_once('.')
-        .is_some_and(|(a, b)| a == "3" && !b.is_empty() && b.chars().all(|c| c.is_ascii_digit()));
-    if !python_ok {
+    if !is_python(&up.python) {
         err(
             CONNECTOR_JSON,
             "/upstream/python",
