@@ -140,3 +140,50 @@ fn lock_problems_name_the_line_or_the_package() {
         "{p}"
     );
 }
+
+fn declarative() -> Value {
+    json!({
+        "kind": "declarative",
+        "version": "1.2.3",
+        "cdk": "7.23.4",
+        "python": "3.11",
+        "metadata_cdk": "6.59.2",
+        "cdk_reason": "the metadata's cdk refuses the manifest",
+        "license": "MIT",
+        "manifest": {"sha256": "c2532afd7d7f9a52135ce4e41b35145508ab8c482a8d021a6680f3d6b2a3a730", "source": "registry"},
+    })
+}
+
+#[test]
+fn a_declarative_upstream_loads_without_a_lock_in_the_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = folder(tmp.path(), declarative(), None);
+    let loaded = codegen::load(&dir).unwrap();
+    let Some(codegen::Upstream::Declarative(up)) = loaded.connector.upstream else {
+        panic!("a declarative upstream parsed");
+    };
+    assert_eq!(up.cdk, "7.23.4");
+    assert_eq!(up.manifest.source, "registry");
+}
+
+#[test]
+fn declarative_problems_name_the_field_and_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut up = declarative();
+    up["version"] = json!("1.2.4");
+    up["cdk_reason"] = Value::Null;
+    up.as_object_mut().unwrap().remove("cdk_reason");
+    up["manifest"]["sha256"] = json!("abc");
+    let p = problems(&folder(tmp.path(), up, None));
+    assert!(p.contains("/upstream/version"), "{p}");
+    assert!(p.contains("has tag \"1.2.3\""), "{p}");
+    assert!(p.contains("/upstream/cdk_reason"), "{p}");
+    assert!(p.contains("/upstream/manifest/sha256"), "{p}");
+    assert!(p.contains("\"abc\" is not a sha256"), "{p}");
+    assert!(p.contains("--from DIR"), "{p}");
+
+    let mut up = declarative();
+    up["kind"] = json!("image");
+    let p = problems(&folder(tmp.path(), up, None));
+    assert!(p.contains("\"kind\" is \"image\""), "{p}");
+}

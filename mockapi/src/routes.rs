@@ -56,6 +56,8 @@ pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Value,
+    /// Bytes answered as they are (a `file` route) instead of `body`.
+    pub raw: Option<Vec<u8>>,
 }
 
 impl Answer {
@@ -64,6 +66,7 @@ impl Answer {
             status,
             headers: Vec::new(),
             body,
+            raw: None,
         }
     }
 }
@@ -226,6 +229,11 @@ impl Api {
         *self.good_calls.entry(route.name.clone()).or_default() += 1;
         if let Some(body) = &route.body {
             return Answer::json(200, body.clone());
+        }
+        if let Some(file) = &route.file {
+            let mut answer = Answer::json(200, Value::Null);
+            answer.raw = self.loaded.raw.get(file).cloned();
+            return answer;
         }
         if let Some(answer) = self.export(&route, rec) {
             return answer;

@@ -208,6 +208,7 @@ pub(crate) fn scroll(
                 return Answer {
                     status: 404,
                     headers: Vec::new(),
+                    raw: None,
                     body: json!({"type": "error.list", "errors": [{"code": "not_found",
                         "message": format!("scroll parameter \"{p}\" not found")}]}),
                 }
@@ -218,6 +219,7 @@ pub(crate) fn scroll(
     Answer {
         status: 200,
         headers: Vec::new(),
+        raw: None,
         body: json!({
             "type": "list",
             "data": records[start..end],

@@ -147,16 +147,21 @@ async fn handle(
         headers,
         body,
     );
+    let (content_type, bytes) = match answer.raw {
+        Some(raw) => ("application/octet-stream", raw),
+        None => (
+            "application/json",
+            serde_json::to_vec(&answer.body).unwrap_or_default(),
+        ),
+    };
     let mut resp = Response::builder()
         .status(answer.status)
-        .header("content-type", "application/json");
+        .header("content-type", content_type);
     for (k, v) in &answer.headers {
         resp = resp.header(k.as_str(), v.as_str());
     }
-    resp.body(Full::new(Bytes::from(
-        serde_json::to_vec(&answer.body).unwrap_or_default(),
-    )))
-    .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    resp.body(Full::new(Bytes::from(bytes)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 /// `a=1&b=x%20y` as decoded pairs (`+` is a space, as in forms).

@@ -32,8 +32,10 @@
 //!   one required: Harvest's bearer token and `Harvest-Account-Id` header). A
 //!   request without it gets 401 with the `unauthorized` body.
 //! - `routes`: `method` (default GET) and `path` (exact, or ending in `/*`
-//!   for a prefix); the answer is `body` (fixed JSON) or the records of `data`
-//!   (a JSON array file), filtered, ordered by the filter field, and paginated.
+//!   for a prefix); the answer is `body` (fixed JSON), `file` (a file of the
+//!   mock folder, byte for byte: a registry's `manifest.yaml`), or the
+//!   records of `data` (a JSON array file), filtered, ordered by the filter
+//!   field, and paginated.
 //! - `filter`: keep records whose `field` is `>=` the query parameter `param`
 //!   (inclusive, as the APIs do: the boundary record comes again) and, with
 //!   `until_param`, `<=` that one (Stripe's `created[lte]`); values compare
@@ -180,6 +182,10 @@ pub struct Route {
     pub body: Option<Value>,
     #[serde(default)]
     pub data: Option<String>,
+    /// A file of the mock folder answered byte for byte (e.g. a registry's
+    /// `manifest.yaml`), instead of `body` or `data`.
+    #[serde(default)]
+    pub file: Option<String>,
     #[serde(default)]
     pub pagination: Option<Pagination>,
     #[serde(default)]
@@ -330,6 +336,8 @@ pub struct Loaded {
     pub spec: MockSpec,
     /// Records of each data file, by file name.
     pub data: BTreeMap<String, Vec<Value>>,
+    /// The bytes of each `file` route's file, by file name.
+    pub raw: BTreeMap<String, Vec<u8>>,
 }
 
 impl Loaded {
@@ -364,9 +372,10 @@ impl Loaded {
             }
         }
         for r in &spec.routes {
-            if r.body.is_none() == r.data.is_none() {
+            let answers = [r.body.is_some(), r.data.is_some(), r.file.is_some()];
+            if answers.iter().filter(|a| **a).count() != 1 {
                 anyhow::bail!(
-                    "mock spec {}: route \"{}\" needs exactly one of \"body\" and \"data\"",
+                    "mock spec {}: route \"{}\" needs exactly one of \"body\", \"data\" and \"file\"",
                     file.display(),
                     r.name
                 );
@@ -390,6 +399,13 @@ impl Loaded {
                 records.iter_mut().for_each(|r| shift.apply(r, secs));
             }
         }
-        Ok(Loaded { spec, data })
+        let mut raw = BTreeMap::new();
+        for name in spec.routes.iter().filter_map(|r| r.file.as_deref()) {
+            let path = dir.join(name);
+            let bytes = std::fs::read(&path)
+                .with_context(|| format!("cannot read mock file {}", path.display()))?;
+            raw.insert(name.to_string(), bytes);
+        }
+        Ok(Loaded { spec, data, raw })
     }
 }

@@ -23,6 +23,8 @@ fn api() -> Api {
     Api::new(Loaded {
         spec,
         data: BTreeMap::new(),
+
+        raw: BTreeMap::new(),
     })
 }
 

@@ -32,6 +32,8 @@ fn api() -> Api {
     Api::new(Loaded {
         spec,
         data: BTreeMap::from([("commits.json".to_string(), records)]),
+
+        raw: BTreeMap::new(),
     })
 }
 

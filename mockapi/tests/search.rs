@@ -36,7 +36,11 @@ fn contacts() -> Vec<Value> {
 fn api() -> Api {
     let spec: MockSpec = serde_json::from_value(spec()).unwrap();
     let data = BTreeMap::from([("contacts.json".to_string(), contacts())]);
-    Api::new(Loaded { spec, data })
+    Api::new(Loaded {
+        spec,
+        data,
+        raw: BTreeMap::new(),
+    })
 }
 
 fn search(api: &mut Api, body: Value) -> (u16, Vec<(String, String)>, Value) {
@@ -197,7 +201,11 @@ fn a_scroll_hands_back_its_param_until_the_data_runs_out() {
     }))
     .unwrap();
     let data = BTreeMap::from([("companies.json".to_string(), contacts())]);
-    let mut api = Api::new(Loaded { spec, data });
+    let mut api = Api::new(Loaded {
+        spec,
+        data,
+        raw: BTreeMap::new(),
+    });
     let mut get = |query: Vec<(String, String)>| {
         let a = api.answer(
             "GET",

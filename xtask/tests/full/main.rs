@@ -13,6 +13,8 @@ mod e2e;
 mod binding_state;
 mod build_corpus;
 mod build_faker;
+mod declarative_registry;
+mod declarative_sweep;
 mod docker_faker;
 mod docker_freshdesk;
 mod e2e_freshdesk;

@@ -6,7 +6,8 @@
 //!   `cdk/airbyte-cdk-VERSION.lock.txt` (`pip freeze` of one `airbyte-cdk`,
 //!   written by `cargo xtask cdk-lock VERSION`).
 //! - Upstream files (`manifest.yaml`, `components.py`) live in the cache by
-//!   content, `<venv cache>/upstream-files/<sha256>.<ext>`. They are taken
+//!   content, `$ATF_UPSTREAM_CACHE/<sha256>.<ext>` (default
+//!   `<venv cache>/upstream-files/`). They are taken
 //!   from a folder laid out like airbytehq/airbyte's
 //!   `airbyte-integrations/connectors/` (`--from DIR`, else
 //!   `$ATF_UPSTREAM_MIRROR`), else from Airbyte's registry
@@ -231,8 +232,10 @@ pub fn cached(file: File, sha256: &str) -> PathBuf {
         File::Manifest => "yaml",
         File::Components => "py",
     };
-    cache_root()
-        .join("upstream-files")
+    std::env::var_os("ATF_UPSTREAM_CACHE")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_root().join("upstream-files"))
         .join(format!("{sha256}.{ext}"))
 }
 

@@ -1,0 +1,343 @@
+//! Every manifest-only connector of `../shared/manifests` goes through the
+//! user's commands: `cargo xtask new-connector NAME VERSION --from DIR`
+//! (accepting its license by name where it is not MIT), `cargo xtask build`,
+//! `cargo xtask spec`, `cargo xtask discover`. Its baked spec must equal the
+//! connector's own spec as its pinned cdk computes it, after our patches;
+//! our binary's discover must offer the streams of the cdk's own
+//! `source-declarative-manifest discover` (run directly from the cdk venv,
+//! not through our launcher); the connectors broken upstream must fail with
+//! the cdk's own message. The table goes to stderr and to
+//! `target/declarative-sweep.md`.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::Instant;
+
+fn xtask(args: &[&str], connectors: &Path, work: &Path) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(args).arg("--connectors-dir").arg(connectors);
+    if matches!(args[0], "spec" | "discover") {
+        cmd.arg("--work-dir").arg(work);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
+
+/// The names of the streams of the CATALOG message in `stdout`.
+fn catalog_streams(stdout: &str) -> Option<Vec<String>> {
+    let msg = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|m| m["type"] == "CATALOG")?;
+    let mut names: Vec<String> = msg["catalog"]["streams"]
+        .as_array()?
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    Some(names)
+}
+
+/// The message of the cdk's error: its TRACE error's internal message (the
+/// exception), else its message, else the last line of its stderr.
+fn cdk_error(out: &Output) -> String {
+    let stdout = text(&out.stdout);
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|m| {
+            let e = m.pointer("/trace/error")?;
+            e["internal_message"]
+                .as_str()
+                .or(e["message"].as_str())
+                .map(str::to_string)
+        })
+        .or_else(|| {
+            text(&out.stderr)
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(str::to_string)
+        })
+        .unwrap_or_default()
+}
+
+struct Row {
+    name: String,
+    license: String,
+    cdk: String,
+    components: bool,
+    spec_equal: bool,
+    discover: String,
+}
+
+/// One connector through the workflow; `Err` says which step failed.
+fn sweep_one(shared: &Path, name: &str, tmp: &Path) -> Result<Row, String> {
+    let manifests = shared.join("manifests");
+    let folder = manifests.join(name);
+    let provenance: Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("PROVENANCE.json")).unwrap())
+            .unwrap();
+    let version = provenance["dockerImageTag"].as_str().unwrap();
+    let license = provenance["license"].as_str().unwrap();
+    let short = name.strip_prefix("source-").unwrap();
+    let connectors = tmp.join("connectors");
+    let work = tmp.join("work").join(name);
+
+    // new-connector, accepting a non-MIT license by name.
+    let mut args = vec!["new-connector", short, version, "--from"];
+    let from = manifests.to_string_lossy().into_owned();
+    args.push(&from);
+    if license != "MIT" {
+        let refused = xtask(&args, &connectors, &work);
+        let stderr = text(&refused.stderr);
+        if refused.status.success()
+            || !stderr.contains(&format!("licensed \"{license}\", not MIT"))
+            || !stderr.contains(&format!("--accept-license {license}"))
+        {
+            return Err(format!(
+                "new-connector did not stop at license {license}:\n{stderr}"
+            ));
+        }
+        if connectors.join(name).exists() {
+            return Err("a refused new-connector left a folder behind".into());
+        }
+        args.extend(["--accept-license", license]);
+    }
+    let out = xtask(&args, &connectors, &work);
+    if !out.status.success() {
+        return Err(format!("new-connector failed:\n{}", text(&out.stderr)));
+    }
+    let dir = connectors.join(name);
+    let cj: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("connector.json")).unwrap())
+            .unwrap();
+    let up = &cj["upstream"];
+    assert_eq!(up["kind"], "declarative", "{name}: {cj}");
+    assert_eq!(up["license"], license, "{name}");
+    let manifest_sha = provenance["files"]["manifest.yaml"]["sha256"]
+        .as_str()
+        .unwrap();
+    assert_eq!(up["manifest"]["sha256"], manifest_sha, "{name}");
+    let components = folder.join("components.py").is_file();
+    assert_eq!(up["components"].is_object(), components, "{name}: {up}");
+    let cdk = up["cdk"].as_str().unwrap().to_string();
+
+    // build: the spec is baked.
+    let out = xtask(&["build", name], &connectors, &work);
+    if !out.status.success() {
+        return Err(format!("build failed:\n{}", text(&out.stderr)));
+    }
+
+    // The connector's own spec, as its pinned cdk prints it (the provisioned
+    // entrypoint), after our patches, against the binary's spec response.
+    let out = xtask(&["provision", name], &connectors, &work);
+    assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+    let entrypoint = text(&out.stdout).lines().last().unwrap().to_string();
+    let argv = shell_words::split(&entrypoint).unwrap();
+    let own = Command::new(&argv[0])
+        .args(&argv[1..])
+        .arg("spec")
+        .output()
+        .unwrap();
+    let own_spec = text(&own.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|m| m["type"] == "SPEC")
+        .map(|m| m["spec"].clone())
+        .ok_or_else(|| format!("the cdk printed no spec:\n{}", cdk_error(&own)))?;
+    let loaded = codegen::load(&dir).map_err(|p| p.to_string())?;
+    let oauth = match &loaded.oauth2 {
+        patches::OAuth2::Upstream => patches::OAuth2::Upstream,
+        patches::OAuth2::Disabled => patches::OAuth2::Disabled,
+        patches::OAuth2::Replace(v) => patches::OAuth2::Replace(v),
+    };
+    let expected = patches::apply::flow_spec(
+        &own_spec,
+        loaded.config_patch.as_ref(),
+        oauth,
+        loaded.documentation_url.as_deref(),
+    )
+    .unwrap();
+    let out = xtask(&["spec", name], &connectors, &work);
+    if !out.status.success() {
+        return Err(format!("spec failed:\n{}", text(&out.stderr)));
+    }
+    let baked: Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("spec printed no JSON ({e})"))?;
+    let spec_equal = baked == expected;
+
+    // discover: ours against the cdk's own, with the fake config.
+    let config = manifests.join("_run/configs").join(format!("{name}.json"));
+    let sdm = Path::new(&argv[0]).with_file_name("source-declarative-manifest");
+    let mut theirs = Command::new(&sdm);
+    theirs
+        .args(["discover", "--config"])
+        .arg(&config)
+        .arg("--manifest-path")
+        .arg(folder.join("manifest.yaml"));
+    if components {
+        theirs
+            .arg("--components-path")
+            .arg(folder.join("components.py"));
+    }
+    let theirs = theirs.output().unwrap();
+    let their_streams = catalog_streams(&text(&theirs.stdout));
+    let config_s = config.to_string_lossy().into_owned();
+    let ours = xtask(
+        &["discover", name, "--config", &config_s],
+        &connectors,
+        &work,
+    );
+    let discover = match their_streams {
+        Some(theirs) => {
+            if !ours.status.success() {
+                return Err(format!(
+                    "our discover failed where the cdk's offers {} streams:\n{}",
+                    theirs.len(),
+                    text(&ours.stderr)
+                ));
+            }
+            let catalog = PathBuf::from(text(&ours.stdout).lines().last().unwrap());
+            let catalog: Value =
+                serde_json::from_str(&std::fs::read_to_string(catalog).unwrap()).unwrap();
+            let mut our_streams: Vec<String> = catalog["bindings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["recommendedName"].as_str().unwrap().to_string())
+                .collect();
+            our_streams.sort();
+            if our_streams != theirs {
+                return Err(format!(
+                    "discover differs: ours {our_streams:?}, the cdk's {theirs:?}"
+                ));
+            }
+            format!("equal ({} streams)", theirs.len())
+        }
+        None => {
+            // Broken upstream: ours fails too, quoting the cdk's message.
+            let message = cdk_error(&theirs);
+            let ours_err = text(&ours.stderr);
+            // Our log relays it as a JSON string.
+            let core = serde_json::to_string(&message).unwrap();
+            let core = core.trim_matches('"').to_string();
+            if ours.status.success() || core.is_empty() || !ours_err.contains(&core) {
+                return Err(format!(
+                    "the cdk's discover fails ({message}) but ours {}:\n{ours_err}",
+                    if ours.status.success() {
+                        "succeeded"
+                    } else {
+                        "does not quote it"
+                    }
+                ));
+            }
+            format!("both fail: {core}")
+        }
+    };
+    Ok(Row {
+        name: name.to_string(),
+        license: license.to_string(),
+        cdk,
+        components,
+        spec_equal,
+        discover,
+    })
+}
+
+#[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
+fn every_shared_manifest_connector_is_created_built_and_discovered() {
+    let test = "every_shared_manifest_connector_is_created_built_and_discovered";
+    let Some(shared) = testkit::shared(test) else {
+        return;
+    };
+    if !shared.join("manifests").is_dir() {
+        testkit::skip(
+            test,
+            &format!("{} is absent", shared.join("manifests").display()),
+        );
+        return;
+    }
+    let mut names: Vec<String> = std::fs::read_dir(shared.join("manifests"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("source-"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 30, "{names:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+
+    // Two at a time: the machine CI runs on has two cores.
+    let queue = Mutex::new(names.clone());
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| loop {
+                let Some(name) = queue.lock().unwrap().pop() else {
+                    break;
+                };
+                let t = Instant::now();
+                let r = sweep_one(&shared, &name, tmp.path());
+                eprintln!("{name}: {:.1}s", t.elapsed().as_secs_f64());
+                results.lock().unwrap().push((name, r));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let mut table = String::from(
+        "| connector | license | cdk | components | built | spec equal | discover |\n|---|---|---|---|---|---|---|\n",
+    );
+    let mut failures = Vec::new();
+    for (name, r) in &results {
+        match r {
+            Ok(row) => table.push_str(&format!(
+                "| {} | {} | {} | {} | yes | {} | {} |\n",
+                row.name,
+                row.license,
+                row.cdk,
+                if row.components { "yes" } else { "no" },
+                if row.spec_equal { "yes" } else { "NO" },
+                row.discover
+            )),
+            Err(e) => {
+                let first = e.lines().next().unwrap_or("");
+                table.push_str(&format!("| {name} | | | | | | FAILED: {first} |\n"));
+                failures.push(format!("{name}: {e}"));
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    table.push_str(&format!(
+        "\n{} connectors in {:.0} s\n",
+        results.len(),
+        elapsed.as_secs_f64()
+    ));
+    eprintln!("{table}");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let _ = std::fs::write(target.join("declarative-sweep.md"), &table);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    let unequal: Vec<&str> = results
+        .iter()
+        .filter_map(|(n, r)| {
+            r.as_ref()
+                .ok()
+                .filter(|r| !r.spec_equal)
+                .map(|_| n.as_str())
+        })
+        .collect();
+    assert!(
+        unequal.is_empty(),
+        "baked spec differs from the cdk's: {unequal:?}"
+    );
+}
