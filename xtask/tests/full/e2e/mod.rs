@@ -69,6 +69,33 @@ pub fn last_line(args: &[&str]) -> String {
         .to_string()
 }
 
+/// Whether connector `name`'s upstream can be provisioned here: a
+/// manifest-only connector's pinned files come from `../shared/manifests`
+/// (set as `ATF_UPSTREAM_MIRROR` unless it is set); without it the test
+/// skips, saying so (`false`).
+pub fn upstream_files_at_hand(test: &str, name: &str) -> bool {
+    let cj: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            testkit::workspace_root()
+                .join("connectors")
+                .join(name)
+                .join("connector.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    if cj["upstream"]["kind"] != "declarative" || std::env::var_os("ATF_UPSTREAM_MIRROR").is_some()
+    {
+        return true;
+    }
+    let Some(shared) = testkit::shared(test) else {
+        return false;
+    };
+    // Tests of one binary share the process: the same value for each.
+    std::env::set_var("ATF_UPSTREAM_MIRROR", shared.join("manifests"));
+    true
+}
+
 impl E2e {
     /// Builds `name` with `cargo xtask build`, provisions its upstream
     /// connector and starts its mock. While authoring a connector,
@@ -92,6 +119,8 @@ impl E2e {
             Ok(ep) => ep,
             Err(_) => last_line(&["provision", name]),
         };
+        // (A manifest-only connector's files come from the mirror folder:
+        // `upstream_files_at_hand` set it.)
         let mock_dir = testkit::workspace_root()
             .join("connectors")
             .join(name)
