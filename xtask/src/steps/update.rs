@@ -17,6 +17,7 @@ use patches::image::ImageRef;
 use serde_json::json;
 
 use super::create::validate_version;
+use super::declarative;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,17 @@ pub struct BumpArgs {
     /// The new version is backward-incompatible: also raise the image's `io.airbyte.version` label (v1 -> v2)
     #[arg(long)]
     breaking: bool,
+    /// Folder laid out like airbytehq/airbyte's `airbyte-integrations/connectors/`
+    /// holding the new version's `metadata.yaml` (and a manifest-only
+    /// connector's files) [default: Airbyte's registry]
+    #[arg(long, value_name = "DIR", env = "ATF_UPSTREAM_MIRROR")]
+    from: Option<PathBuf>,
+    /// Take a new version whose license is not MIT: name the license, e.g. `ELv2`
+    #[arg(long, value_name = "LICENSE")]
+    accept_license: Option<String>,
+    /// Run a manifest-only version on this airbyte-cdk version
+    #[arg(long, value_name = "VERSION")]
+    cdk: Option<String>,
     #[command(flatten)]
     dirs: Dirs,
 }
@@ -130,6 +142,31 @@ pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
             "image label io.airbyte.version {current} -> {next}"
         ));
     }
+    // The new version's kind, from its metadata.yaml: a manifest-only
+    // version is pinned (and the connector switches kind if it was PyPI).
+    let declarative_now = connector["upstream"]["kind"] == codegen::upstream::DECLARATIVE;
+    match declarative::pin::find_metadata(&args.name, &args.version, args.from.as_deref())? {
+        Ok(found) if found.metadata.manifest_only => {
+            return bump_declarative(&args, &dir, connector, &found, &image, &new_image, label_note);
+        }
+        Ok(found) if declarative_now => bail!(
+            "{} says {} {} is not manifest-only: moving a manifest-only connector back to a PyPI package is not supported; write its connector.json \"upstream\" by hand",
+            found.at,
+            args.name,
+            args.version
+        ),
+        Ok(found) => eprintln!("{}: {} says not manifest-only: keeping the PyPI package", args.name, found.at),
+        Err(why) if declarative_now => bail!(
+            "connector \"{}\" is manifest-only but no metadata.yaml of version {} is at hand ({why}): give its folder with `{}`",
+            args.name,
+            args.version,
+            hint.command("bump", &[&args.name, &args.version, "--from", "DIR"])
+        ),
+        Err(why) => eprintln!(
+            "{}: no metadata.yaml at hand ({why}): keeping the PyPI package; pass --from DIR if {} is manifest-only",
+            args.name, args.version
+        ),
+    }
     // connector.json `upstream`: the same version of the PyPI package, its
     // lock re-resolved (an unchanged version only re-resolves the lock).
     if has_upstream {
@@ -143,11 +180,7 @@ pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
                 &args.version,
                 &dir.join(&up.lock),
             )?,
-            codegen::Upstream::Declarative(_) => bail!(
-                "connector \"{}\" is manifest-only: bump it with `{}` (its new manifest is pinned from that folder)",
-                args.name,
-                hint.command("bump", &[&args.name, &args.version, "--from", "DIR"])
-            ),
+            codegen::Upstream::Declarative(_) => unreachable!("handled by bump_declarative"),
         }
     }
     write_json(&path, &connector)?;
@@ -187,6 +220,149 @@ pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
         "  {}",
         hint.command("spec", &[&args.name, "--config-schema"])
     );
+    eprintln!("  {}", hint.command("discover", &[&args.name]));
+    eprintln!("  {}", hint.command("capture", &[&args.name]));
+    Ok(())
+}
+
+/// `bump` to a manifest-only version: its files pinned, its cdk chosen, its
+/// spec re-recorded, and what changed printed (config fields of the two
+/// specs; streams, keys and cursors of the two discovers against the mock).
+fn bump_declarative(
+    args: &BumpArgs,
+    dir: &Path,
+    mut connector: serde_json::Value,
+    found: &declarative::pin::Found,
+    image: &str,
+    new_image: &str,
+    label_note: Option<String>,
+) -> anyhow::Result<()> {
+    let hint = args.dirs.hint();
+    let old_up: Option<codegen::Upstream> = connector
+        .get("upstream")
+        .map(|u| serde_json::from_value(u.clone()))
+        .transpose()
+        .with_context(|| {
+            format!(
+                "{} /upstream is not valid",
+                dir.join("connector.json").display()
+            )
+        })?;
+    let recorded_path = dir.join(codegen::SPEC_RECORDED);
+    let old_spec = read_json(&recorded_path).ok().map(|r| r["spec"].clone());
+
+    let retry = |license: &str| {
+        let mut words = vec![
+            "cargo".to_string(),
+            "xtask".into(),
+            "bump".into(),
+            args.name.clone(),
+            args.version.clone(),
+        ];
+        if let Some(d) = &args.from {
+            words.extend(["--from".into(), d.display().to_string()]);
+        }
+        if let Some(d) = &args.dirs.connectors_dir {
+            words.extend(["--connectors-dir".into(), d.display().to_string()]);
+        }
+        words.extend(["--accept-license".into(), license.to_string()]);
+        shell_words::join(words)
+    };
+    let choices = declarative::pin::Choices {
+        accept_license: args.accept_license.as_deref(),
+        cdk: args.cdk.as_deref(),
+        retry: &retry,
+    };
+    // Stops here, before any work, when the license is not accepted.
+    declarative::pin::check_license(&args.name, &args.version, found, &choices)?;
+    // The old version's streams, before anything changes.
+    let old_streams = match &old_up {
+        Some(_) => {
+            match crate::steps::provision::provision_from(dir, args.from.as_deref(), false) {
+                Ok(Some(p)) => {
+                    declarative::changes::discover(dir, &p.command()).map_err(|e| e.to_string())
+                }
+                Ok(None) => Ok(None),
+                Err(e) => Err(format!("{e:#}")),
+            }
+        }
+        None => Ok(None),
+    };
+
+    let pin = declarative::pin::pin(&args.name, &args.version, found, &choices)?;
+    let new_command = declarative::provision(&args.name, &pin.upstream, None, false)?.command();
+    let new_streams = declarative::changes::discover(dir, &new_command);
+
+    // Write: connector.json, the new recording, and the PyPI lock dropped.
+    connector["base_image"] = json!(new_image);
+    connector["upstream"] =
+        serde_json::to_value(codegen::Upstream::Declarative(pin.upstream.clone()))?;
+    let recorded = codegen::RecordedSpecFile {
+        upstream_image: new_image.to_string(),
+        spec: pin.spec.clone(),
+    };
+    std::fs::write(
+        &recorded_path,
+        serde_json::to_string_pretty(&recorded)? + "\n",
+    )
+    .with_context(|| format!("cannot write {}", recorded_path.display()))?;
+    write_json(&dir.join("connector.json"), &connector)?;
+    if let Some(codegen::Upstream::Pypi(p)) = &old_up {
+        let lock = dir.join(&p.lock);
+        if lock.is_file() {
+            std::fs::remove_file(&lock)
+                .with_context(|| format!("cannot remove {}", lock.display()))?;
+            eprintln!(
+                "{}: removed {} (the PyPI lock; the cdk's is cdk/airbyte-cdk-{}.lock.txt)",
+                args.name,
+                lock.display(),
+                pin.upstream.cdk
+            );
+        }
+    }
+
+    let was = match &old_up {
+        Some(u) => u.kind(),
+        None => "no upstream",
+    };
+    eprintln!(
+        "{}: {image} -> {new_image} ({was} -> manifest-only)",
+        args.name
+    );
+    if let Some(note) = label_note {
+        eprintln!("{}: {note}", args.name);
+    }
+    for note in &pin.notes {
+        eprintln!("  {note}");
+    }
+    eprintln!(
+        "{}: re-recorded {} from the new manifest",
+        args.name,
+        recorded_path.display()
+    );
+    eprintln!("what changed:");
+    match &old_spec {
+        Some(old) => {
+            for line in declarative::changes::spec_changes(old, &pin.spec) {
+                eprintln!("  {line}");
+            }
+        }
+        None => eprintln!("  config fields: not compared (no earlier spec.recorded.json)"),
+    }
+    match (old_streams, new_streams) {
+        (Ok(Some(old)), Ok(Some(new))) => {
+            for line in declarative::changes::stream_changes(&old, &new) {
+                eprintln!("  {line}");
+            }
+        }
+        (Ok(None), _) | (_, Ok(None)) => eprintln!(
+            "  streams: not compared (no tests/mock/config.json to discover with, or no earlier upstream)"
+        ),
+        (Err(e), _) => eprintln!("  streams: not compared (the old version's discover failed: {e})"),
+        (_, Err(e)) => eprintln!("  streams: not compared (the new version's discover failed: {e:#})"),
+    }
+    eprintln!("next:");
+    eprintln!("  {}", hint.command("build", &[&args.name]));
     eprintln!("  {}", hint.command("discover", &[&args.name]));
     eprintln!("  {}", hint.command("capture", &[&args.name]));
     Ok(())
@@ -399,6 +575,10 @@ mod tests {
             name: "source-x".into(),
             version: "1.1.0".into(),
             breaking: false,
+            // An empty mirror: no metadata.yaml, no registry asked.
+            from: Some(tmp.path().to_path_buf()),
+            accept_license: None,
+            cdk: None,
             dirs: Dirs {
                 connectors_dir: Some(tmp.path().to_path_buf()),
             },

@@ -11,6 +11,10 @@ fn xtask(args: &[&str], stdin: &str) -> Output {
         .args(args)
         .env_remove("ATF_CONNECTORS_DIR")
         .env_remove("ATF_ENTRYPOINT")
+        .env_remove("ATF_UPSTREAM_MIRROR")
+        // No metadata.yaml at hand, hermetically: a registry that refuses
+        // at once (the PyPI template, as on a machine without network).
+        .env("ATF_REGISTRY_URL", "https://127.0.0.1:9/files")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -464,4 +468,49 @@ fn the_template_builds_into_an_image_context() {
         "{again}"
     );
     assert!(!again.contains("first build"), "{again}");
+}
+
+#[test]
+fn new_connector_without_metadata_says_it_writes_the_pypi_template() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = tmp.path().join("connectors");
+    let dirs = dirs.to_str().unwrap();
+    // The registry refuses (see `xtask`): the reason is given, and the way out.
+    let (_, stderr) = ok(&[
+        "new-connector",
+        "freshdesk",
+        "3.0.2",
+        "--connectors-dir",
+        dirs,
+    ]);
+    assert!(
+        stderr.contains("no metadata.yaml at hand (")
+            && stderr.contains("127.0.0.1:9")
+            && stderr.contains("the PyPI template")
+            && stderr.contains("--from DIR"),
+        "{stderr}"
+    );
+    let cj = std::fs::read_to_string(
+        tmp.path()
+            .join("connectors/source-freshdesk/connector.json"),
+    )
+    .unwrap();
+    assert!(!cj.contains("declarative"), "{cj}");
+    // A mirror folder without the connector names the file it looked for.
+    let empty = tmp.path().join("mirror");
+    std::fs::create_dir(&empty).unwrap();
+    let (_, stderr) = ok(&[
+        "new-connector",
+        "github",
+        "1.0.0",
+        "--from",
+        empty.to_str().unwrap(),
+        "--connectors-dir",
+        dirs,
+    ]);
+    let missing = empty.join("source-github/metadata.yaml");
+    assert!(
+        stderr.contains(&format!("{} does not exist", missing.display())),
+        "{stderr}"
+    );
 }

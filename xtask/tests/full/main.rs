@@ -13,6 +13,7 @@ mod e2e;
 mod binding_state;
 mod build_corpus;
 mod build_faker;
+mod declarative_bump;
 mod declarative_registry;
 mod declarative_sweep;
 mod docker_faker;

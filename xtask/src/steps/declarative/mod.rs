@@ -18,6 +18,7 @@
 //!   compiles no YAML parser or HTTP client. `launch.py` runs a connector as
 //!   its image does; both are written into the cache on first use.
 
+pub mod changes;
 pub mod pin;
 
 use crate::ground::fnv1a;

@@ -98,6 +98,30 @@ pub struct Choices<'a> {
     pub retry: &'a dyn Fn(&str) -> String,
 }
 
+/// The connector's license, or the error that stops it: a license other
+/// than MIT needs `--accept-license` naming it.
+pub fn check_license(
+    name: &str,
+    version: &str,
+    found: &Found,
+    choices: &Choices,
+) -> anyhow::Result<String> {
+    let m = &found.metadata;
+    let license = if m.license.trim().is_empty() {
+        "unknown (metadata.yaml names none)".to_string()
+    } else {
+        m.license.clone()
+    };
+    if license != MIT && choices.accept_license != Some(license.as_str()) {
+        bail!(
+            "{name} {version} is licensed {license:?}, not MIT ({}): Estuary imports only MIT-licensed upstream versions; to take it anyway, accept its license by name:\n  {}",
+            found.at,
+            (choices.retry)(&license)
+        );
+    }
+    Ok(license)
+}
+
 /// Pins connector `name` at `version` from what `find` found: license,
 /// files, cdk, spec.
 pub fn pin(name: &str, version: &str, found: &Found, choices: &Choices) -> anyhow::Result<Pin> {
@@ -110,19 +134,8 @@ pub fn pin(name: &str, version: &str, found: &Found, choices: &Choices) -> anyho
             m.version
         );
     }
-    let license = if m.license.trim().is_empty() {
-        "unknown (metadata.yaml names none)".to_string()
-    } else {
-        m.license.clone()
-    };
+    let license = check_license(name, version, found, choices)?;
     if license != MIT {
-        if choices.accept_license != Some(license.as_str()) {
-            bail!(
-                "{name} {version} is licensed {license:?}, not MIT ({}): Estuary imports only MIT-licensed upstream versions; to take it anyway, accept its license by name:\n  {}",
-                found.at,
-                (choices.retry)(&license)
-            );
-        }
         notes.push(format!(
             "license {license} (accepted with --accept-license)"
         ));
