@@ -137,6 +137,13 @@ fn form_writes_one_self_contained_page_with_the_patched_schema() {
     assert!(data["configSchema"]["properties"]["advanced"]["properties"]["seed"].is_object());
     assert!(data["configSchema"]["properties"].get("seed").is_none());
     assert_eq!(data["resourceConfigSchema"]["title"], "ResourceSpec");
+    // Faker has no OAuth: the page is told so (no "sign-in is offline" banner).
+    assert!(data["oauth2"].is_null(), "{}", data["oauth2"]);
+    // What to do with the page, on stderr.
+    assert!(
+        stderr.contains("next: save the form's config.json, then discover the streams with it:\n  cargo xtask discover source-faker --config config.json\n"),
+        "{stderr}"
+    );
     // Self-contained: nothing loaded from elsewhere.
     for needle in [
         "<script src",
