@@ -332,3 +332,41 @@ fn form_without_a_recording_asks_the_upstream_connector() {
     assert!(page.contains(r#""title":"Faker""#));
     assert!(page.contains(r#""_atf_skip_interval""#));
 }
+
+/// `cargo xtask form --check` on a connector whose spec names an OAuth
+/// provider but marks no property or option with `x-oauth2-provider`: a
+/// warning naming the pointer and the spec.patch.json fix.
+#[test]
+fn form_check_warns_when_oauth_has_no_provider_mark() {
+    let tmp = tempfile::tempdir().unwrap();
+    let connectors = tmp.path().join("connectors");
+    let dir = connectors.join("source-github");
+    testkit::copy_dir(
+        &testkit::workspace_root().join("connectors/source-github"),
+        &dir,
+    );
+    let patch = std::fs::read_to_string(dir.join("spec.patch.json")).unwrap();
+    let unmarked = patch.replace("\"x-oauth2-provider\": \"github\",", "");
+    assert_ne!(
+        patch, unmarked,
+        "github's spec.patch.json marks its OAuth option"
+    );
+    std::fs::write(dir.join("spec.patch.json"), unmarked).unwrap();
+    let (o, stderr) = xtask(&[
+        "form",
+        "source-github",
+        "--check",
+        "--connectors-dir",
+        connectors.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("form [oauth-unmarked]: /properties/credentials/oneOf/0: the spec's oauth2 (oauth2.patch.json) names provider \"github\"")
+            && stderr.contains("fix: in spec.patch.json, set {\"x-oauth2-provider\":\"github\"} at /properties/credentials/oneOf/0"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("source-github: 1 form warning(s)"),
+        "{stderr}"
+    );
+}
