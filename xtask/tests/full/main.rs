@@ -25,4 +25,5 @@ mod first_hour;
 mod form_browser;
 mod provision;
 mod shipped;
+mod test_command;
 mod workflow_upstream;
