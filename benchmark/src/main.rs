@@ -248,7 +248,6 @@ fn connector_rows(args: &BenchArgs, at: &At, notes: &mut Vec<String>) -> anyhow:
                 name: name.clone(),
                 connectors_dir: connectors_dir.clone(),
                 out: None,
-                push: false,
             })?
         };
         if let Some(replay) = fixture_replay {

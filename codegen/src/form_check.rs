@@ -37,10 +37,14 @@ pub enum Check {
     /// Some sibling properties have `order` and this one has not (consts and
     /// hidden fields aside).
     MissingOrder,
+    /// The spec's `oauth2` names a provider but no property nor `oneOf`
+    /// option carries `x-oauth2-provider`: the form shows raw credential
+    /// fields and no sign-in button.
+    OAuthUnmarked,
 }
 
 impl Check {
-    pub const ALL: [Check; 8] = [
+    pub const ALL: [Check; 9] = [
         Check::DefaultType,
         Check::RequiredCollapsed,
         Check::OneOfIndistinct,
@@ -49,6 +53,7 @@ impl Check {
         Check::NoType,
         Check::DuplicateOrder,
         Check::MissingOrder,
+        Check::OAuthUnmarked,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +66,7 @@ impl Check {
             Check::NoType => "no-type",
             Check::DuplicateOrder => "duplicate-order",
             Check::MissingOrder => "missing-order",
+            Check::OAuthUnmarked => "oauth-unmarked",
         }
     }
 }
@@ -99,9 +105,97 @@ impl fmt::Display for FormWarning {
 /// bare config schema.
 pub fn check_spec(spec: &Value) -> Vec<FormWarning> {
     match spec.get("configSchema") {
-        Some(schema) => check_schema(schema),
+        Some(schema) => {
+            let mut out = check_schema(schema);
+            oauth_unmarked(spec.get("oauth2"), schema, &mut out);
+            out
+        }
         None => check_schema(spec),
     }
+}
+
+/// Whether a schema carries `x-oauth2-provider` anywhere.
+fn carries_provider(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.contains_key("x-oauth2-provider") || m.values().any(carries_provider),
+        Value::Array(a) => a.iter().any(carries_provider),
+        _ => false,
+    }
+}
+
+/// Whether an object schema looks like OAuth credentials: titled OAuth, or
+/// holding a client id, client secret, refresh token or access token.
+fn looks_like_oauth(s: &Value) -> bool {
+    let title = s["title"].as_str().unwrap_or("").to_ascii_lowercase();
+    let props = s["properties"].as_object();
+    title.contains("oauth")
+        || props.is_some_and(|p| {
+            [
+                "client_id",
+                "client_secret",
+                "refresh_token",
+                "access_token",
+            ]
+            .iter()
+            .filter(|k| p.contains_key(**k))
+            .count()
+                >= 2
+        })
+}
+
+/// [`Check::OAuthUnmarked`]: the Flow spec's `oauth2` names a provider and
+/// nothing in the config schema carries `x-oauth2-provider`. The pointer is
+/// the property (or `oneOf` option) that looks like the OAuth credentials.
+fn oauth_unmarked(oauth2: Option<&Value>, schema: &Value, out: &mut Vec<FormWarning>) {
+    let Some(provider) = oauth2
+        .and_then(|o| o.get("provider"))
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+    else {
+        return;
+    };
+    if carries_provider(schema) {
+        return;
+    }
+    let mark = Value::String(provider.to_string());
+    let mut site: Option<Vec<String>> = None;
+    for (k, p) in schema["properties"].as_object().into_iter().flatten() {
+        if let Some(options) = p["oneOf"].as_array() {
+            if let Some(i) = options.iter().position(looks_like_oauth) {
+                site = Some(vec![
+                    "properties".into(),
+                    k.clone(),
+                    "oneOf".into(),
+                    i.to_string(),
+                ]);
+                break;
+            }
+        } else if p["properties"].is_object() && looks_like_oauth(p) {
+            site = Some(vec!["properties".into(), k.clone()]);
+            break;
+        }
+    }
+    let message = format!(
+        "the spec's oauth2 (oauth2.patch.json) names provider {provider:?} but no property or oneOf option carries \"x-oauth2-provider\": the form shows the raw credential fields and no sign-in button"
+    );
+    out.push(match site {
+        Some(path) => FormWarning {
+            check: Check::OAuthUnmarked,
+            pointer: pointer(&path),
+            message,
+            fix: fix(&path, "x-oauth2-provider", mark),
+        },
+        None => FormWarning {
+            check: Check::OAuthUnmarked,
+            pointer: String::new(),
+            message,
+            fix: format!(
+                "in spec.patch.json, set {} on the property or oneOf option holding the OAuth credentials",
+                serde_json::to_string(&serde_json::json!({"x-oauth2-provider": provider}))
+                    .unwrap_or_default()
+            ),
+        },
+    });
 }
 
 /// Every form warning of a config schema, in schema order.

@@ -376,3 +376,60 @@ fn consts_and_hidden_fields_need_no_order() {
     ]}}});
     assert_eq!(checks(schema), vec![]);
 }
+
+#[test]
+fn oauth_without_a_provider_mark_names_the_credentials_and_the_patch() {
+    let oneof = json!({
+        "configSchema": {"properties": {
+            "repo": {"type": "string", "order": 0},
+            "credentials": {"title": "Authentication", "oneOf": [
+                {"title": "Personal Access Token", "properties": {"token": {"type": "string", "secret": true}}},
+                {"title": "OAuth", "properties": {"client_id": {"type": "string"}, "client_secret": {"type": "string"}}}
+            ]}
+        }},
+        "oauth2": {"provider": "github"}
+    });
+    let ws: Vec<_> = check_spec(&oneof)
+        .into_iter()
+        .filter(|w| w.check == Check::OAuthUnmarked)
+        .collect();
+    assert_eq!(ws.len(), 1, "{ws:?}");
+    assert_eq!(ws[0].pointer, "/properties/credentials/oneOf/1");
+    assert!(ws[0].message.contains("provider \"github\""), "{}", ws[0]);
+    assert!(
+        ws[0].fix.starts_with("in spec.patch.json, set {\"x-oauth2-provider\":\"github\"} at /properties/credentials/oneOf/1"),
+        "{}",
+        ws[0].fix
+    );
+
+    let object = json!({
+        "configSchema": {"properties": {"credentials": {"type": "object", "properties": {
+            "client_id": {"type": "string"}, "client_secret": {"type": "string"}, "access_token": {"type": "string"}
+        }}}},
+        "oauth2": {"provider": "intercom"}
+    });
+    let w = check_spec(&object)
+        .into_iter()
+        .find(|w| w.check == Check::OAuthUnmarked)
+        .unwrap();
+    assert_eq!(w.pointer, "/properties/credentials");
+    assert_eq!(
+        w.fix,
+        r#"merge {"properties":{"credentials":{"x-oauth2-provider":"intercom"}}} into spec.patch.json"#
+    );
+
+    // Marked on an option, or no OAuth at all: no warning.
+    let mut marked = oneof.clone();
+    marked["configSchema"]["properties"]["credentials"]["oneOf"][1]["x-oauth2-provider"] =
+        json!("github");
+    let mut none = oneof.clone();
+    none["oauth2"] = json!({"provider": ""});
+    for spec in [marked, none] {
+        assert!(
+            !check_spec(&spec)
+                .iter()
+                .any(|w| w.check == Check::OAuthUnmarked),
+            "{spec}"
+        );
+    }
+}

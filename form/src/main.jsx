@@ -20,6 +20,20 @@ import { generateUiSchema } from './uischema.js';
 const renderers = [...materialRenderers, ...customRenderers];
 const input = JSON.parse(document.getElementById('atf-data').textContent);
 
+/** Whether a schema carries `x-oauth2-provider` anywhere (a property or an option). */
+function carriesProvider(s) {
+  if (!s || typeof s !== 'object') return false;
+  if (Array.isArray(s)) return s.some(carriesProvider);
+  if (s['x-oauth2-provider']) return true;
+  return Object.values(s).some(carriesProvider);
+}
+
+/** The connector signs in with OAuth: its spec's `oauth2`, or a provider in its schema. */
+function hasOAuth(data) {
+  const o = data.oauth2;
+  return (!!o && typeof o === 'object' && !!o.provider) || carriesProvider(data.configSchema);
+}
+
 function save(name, value) {
   const blob = new Blob([JSON.stringify(value, null, 2) + '\n'], { type: 'application/json' });
   const a = document.createElement('a');
@@ -85,7 +99,8 @@ function App() {
       </Typography>
       <Note>
         Rendered offline by <code>cargo xtask form {input.connector}</code> the way Estuary's dashboard
-        renders endpoint config (JSONForms + Material). OAuth sign-in does not work offline.
+        renders endpoint config (JSONForms + Material).
+        {hasOAuth(input) ? <span data-oauth-note> OAuth sign-in does not work offline.</span> : null}
       </Note>
       <Section
         id="endpoint"

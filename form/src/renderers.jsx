@@ -32,6 +32,22 @@ const isSecret = (s) => !!s && (s.secret === true || s.airbyte_secret === true);
 
 // --- secrets: a password input; with `multiline`, plus a file upload -------
 
+// The description stays while a message is shown (an empty required key
+// must still say where to find it); neither: no helper line at all.
+function helperText(description, errors) {
+  if (description && errors) {
+    return (
+      <>
+        <Box component="span" sx={{ display: 'block', color: 'text.secondary' }}>
+          {description}
+        </Box>
+        {errors}
+      </>
+    );
+  }
+  return errors || description || undefined;
+}
+
 function SecretControl({ data, path, label, description, errors, required, enabled, schema, handleChange, id }) {
   const onFile = (event) => {
     const file = event.target.files && event.target.files[0];
@@ -49,7 +65,7 @@ function SecretControl({ data, path, label, description, errors, required, enabl
         variant="outlined"
         value={data ?? ''}
         error={!!errors}
-        helperText={errors || description}
+        helperText={helperText(description, errors)}
         onChange={(e) => handleChange(path, e.target.value === '' ? undefined : e.target.value)}
         slotProps={{ htmlInput: { 'data-secret': 'true', autoComplete: 'off' } }}
       />
@@ -170,8 +186,13 @@ function DiscriminatedOneOf({ schema, data, path, handleChange, renderers, cells
     if (found < 0) choose(0);
   }, [found, data]);
   const option = options[selected];
-  const oauth = schema['x-oauth2-provider'];
-  const isOauthOption = oauth && /oauth/i.test(`${option.title || ''} ${tagOf(option, prop) || ''}`);
+  // The option's own `x-oauth2-provider` (as the dashboard reads it: an
+  // object carrying it is a sign-in button), else the oneOf's, on the
+  // option named like OAuth.
+  const outer = schema['x-oauth2-provider'];
+  const oauth =
+    option['x-oauth2-provider'] ||
+    (outer && /oauth/i.test(`${option.title || ''} ${tagOf(option, prop) || ''}`) ? outer : undefined);
   return (
     <Box sx={{ my: 1 }} data-discriminator={prop}>
       {label ? <Typography variant="subtitle2">{label}</Typography> : null}
@@ -180,7 +201,7 @@ function DiscriminatedOneOf({ schema, data, path, handleChange, renderers, cells
           <Tab key={i} label={o.title || String(tagOf(o, prop) ?? `Option ${i + 1}`)} />
         ))}
       </Tabs>
-      {isOauthOption ? (
+      {oauth ? (
         <SignIn provider={oauth} />
       ) : (
         <JsonFormsDispatch

@@ -2,9 +2,13 @@
 // dashboard shows endpoint config (behaviour from issue 11; our own code):
 // - fields sorted by ascending `order`, fields without `order` after the rest
 //   (in schema order); `x-hidden-field` fields are not shown;
-// - at the top level, plain fields first, then each object (and each titled
-//   oneOf/anyOf) as a collapsible group, collapsed unless the root schema
-//   requires it; `advanced: true` groups start collapsed;
+// - at the top level, each object (and each titled oneOf/anyOf) is a
+//   collapsible group, collapsed unless the root schema requires it;
+//   `advanced: true` groups start collapsed; an expanded (required) group
+//   keeps its `order` position among the plain fields, the collapsed ones
+//   follow every plain field (the dashboard puts every group after the plain
+//   fields; a required Authentication group at `order` 0 is then easy to
+//   miss, issue 20);
 // - `multiline: true` strings are text areas.
 
 /** Properties of an object schema in display order, hidden ones left out. */
@@ -88,7 +92,7 @@ export function generateUiSchema(schema) {
     const expanded = required.has(key) && !s.advanced;
     const inner =
       isPlainObject(s) && !s['x-oauth2-provider'] ? elementsFor(s, scope) : [control(scope, s)];
-    groups.push(group(s.title || key, inner, expanded));
+    (expanded ? plain : groups).push(group(s.title || key, inner, expanded));
   }
   return { type: 'VerticalLayout', elements: [...plain, ...groups] };
 }

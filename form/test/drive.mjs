@@ -2,7 +2,8 @@
 // (playwright-core, Debian's /usr/bin/chromium) and asserts on the DOM.
 // Run by xtask/tests/full/form_browser.rs:
 //   node form/test/drive.mjs CASES.json
-// CASES.json: [{"name", "page": "/abs/form.html", "shots": "/abs/dir", "everything": bool, "errorsAtOnce": bool}]
+// CASES.json: [{"name", "page": "/abs/form.html", "shots": "/abs/dir", "everything": bool, "errorsAtOnce": bool,
+//               "oauth": "provider" (the connector's Flow spec has this non-empty oauth2 provider)}]
 // Prints one line per check; exits 1 when any failed.
 import { chromium } from 'playwright-core';
 import { readFileSync } from 'node:fs';
@@ -47,6 +48,19 @@ const order = (s) =>
 const isConstSelect = (s) => Array.isArray(s.oneOf) && s.oneOf.every((o) => o.const !== undefined);
 const isNullable = (s) => Array.isArray(s.anyOf) && s.anyOf.length === 2 && s.anyOf.some((o) => o.type === 'null');
 const isGroupSchema = (s) => !!(s.properties || (((s.oneOf && !isConstSelect(s)) || s.anyOf) && s.title && !isNullable(s)));
+
+/** Where the schema asks for a sign-in button: top-level properties carrying
+ * `x-oauth2-provider`, or carrying it on one of their oneOf options. */
+function oauthSites(schema) {
+  const sites = [];
+  for (const [key, s] of Object.entries(schema.properties || {})) {
+    if (s['x-oauth2-provider']) sites.push({ key, provider: s['x-oauth2-provider'], option: null });
+    for (const o of s.oneOf || []) {
+      if (o && o['x-oauth2-provider']) sites.push({ key, provider: o['x-oauth2-provider'], option: o.title || null });
+    }
+  }
+  return sites;
+}
 
 /** Polls `f` until it returns true or 3 s pass (React renders asynchronously). */
 async function eventually(f) {
@@ -94,6 +108,32 @@ for (const c of cases) {
     if (box) ys.push([k, box.y]);
   }
   check(c.name, `plain fields in order (${ys.map(([k]) => k).join(', ')})`, ys.every(([, y], i) => i === 0 || y > ys[i - 1][1]), JSON.stringify(ys));
+  // A required (expanded) group keeps its `order` place among the plain fields.
+  const inline = keys.filter((k) => !isGroupSchema(props[k]) || (required.has(k) && !props[k].advanced));
+  const placed = [];
+  for (const k of inline) {
+    const el = isGroupSchema(props[k])
+      ? page.locator(`[data-group="${props[k].title || k}"]`).first()
+      : ys.some(([p]) => p === k) ? page.locator(input(k)).first() : null;
+    if (!el || (await el.count()) === 0) continue;
+    const box = await el.boundingBox();
+    if (box) placed.push([k, box.y]);
+  }
+  if (inline.some((k) => isGroupSchema(props[k]))) {
+    check(c.name, `required groups in their order place (${placed.map(([k]) => k).join(', ')})`, placed.every(([, y], i) => i === 0 || y > placed[i - 1][1]), JSON.stringify(placed));
+  }
+  // A secret keeps its description while it is empty (and required: its
+  // message shows beside it); one without a description shows no odd text.
+  for (const k of plain.filter((k) => props[k].secret || props[k].airbyte_secret)) {
+    const helper = page.locator(`[id="#/properties/${k}-input-helper-text"]`);
+    const text = (await helper.count()) > 0 ? await helper.first().textContent() : '';
+    const description = props[k].description || '';
+    if (description) {
+      check(c.name, `empty secret ${k} shows its description`, text.includes(description.slice(0, 40)), text);
+    }
+    check(c.name, `secret ${k} helper text has nothing odd`, !/undefined|null|\[object/.test(text), text);
+  }
+
   check(c.name, 'every plain field has an input', ys.length >= plain.filter((k) => props[k].type !== 'boolean' && props[k].type !== 'array').length, `${ys.length} of ${plain.length}`);
   for (const k of plain.filter((k) => props[k].secret)) {
     check(c.name, `secret ${k} is a password input`, (await page.locator(input(k)).getAttribute('type')) === 'password');
@@ -175,6 +215,39 @@ for (const c of cases) {
     check(n, 'error count beside the form', Number(await page.locator('[data-json="endpoint"]').getAttribute('data-errors')) > 0);
     await page.locator(input('api_key')).fill('s3cret');
     check(n, 'typed value in the config JSON', await eventually(async () => (await endpointData(page)).api_key === 's3cret'));
+  }
+
+  // OAuth: a sign-in button wherever the schema carries a provider, on a
+  // property or on an option of a choice; the offline note only then.
+  const sites = oauthSites(schema);
+  const hasOauth = (!!data.oauth2 && !!data.oauth2.provider) || sites.length > 0;
+  check(c.name, `offline OAuth note ${hasOauth ? 'shown' : 'absent'}`, (await page.locator('[data-oauth-note]').count()) === (hasOauth ? 1 : 0));
+  if (c.oauth) {
+    check(c.name, `the schema carries x-oauth2-provider "${c.oauth}" (a property or an option)`, sites.some((x) => x.provider === c.oauth), JSON.stringify(sites));
+  }
+  for (const site of sites) {
+    const s = props[site.key];
+    const title = s.title || site.key;
+    const group = page.locator(`[data-group="${title}"]`).first();
+    const scope = (await group.count()) > 0 ? group : form;
+    if ((await group.count()) > 0 && (await group.locator('[aria-expanded]').first().getAttribute('aria-expanded')) === 'false') {
+      await group.locator('[aria-expanded]').first().click();
+    }
+    if (site.option) {
+      await scope.getByRole('tab', { name: site.option, exact: true }).first().click();
+    }
+    const button = scope.getByRole('button', { name: `Sign in with ${site.provider}` });
+    const shown = await eventually(async () => (await button.count()) === 1 && (await button.first().isVisible()));
+    check(c.name, `sign-in button for ${site.key}${site.option ? ` option "${site.option}"` : ''} (${site.provider})`, shown);
+    if (site.option) {
+      const d = await endpointData(page);
+      const tagProp = s.discriminator && s.discriminator.propertyName;
+      const option = s.oneOf.find((o) => o.title === site.option);
+      const tag = tagProp && option.properties && option.properties[tagProp] && option.properties[tagProp].const;
+      if (tag !== undefined) {
+        check(c.name, `the OAuth option sets ${site.key}.${tagProp}`, await eventually(async () => (await endpointData(page))[site.key]?.[tagProp] === tag), JSON.stringify(d[site.key]));
+      }
+    }
   }
 
   await page.screenshot({ path: join(c.shots, `${c.name}.png`), fullPage: true });

@@ -7,11 +7,15 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::{Error, Options};
 
-/// A Flow capture connector driving an Airbyte source connector.
-///
-/// Reads Flow capture requests (JSON lines) on stdin and writes responses on stdout.
+/// The connector binary's command line. Its description is `about` with no
+/// `long_about`, so `-h` and `--help` say the same (from a doc comment, clap
+/// shows its first paragraph for `-h` and all of it for `--help`).
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about = "A Flow capture connector driving an Airbyte source connector: reads Flow capture requests (JSON lines) on stdin and writes responses on stdout; logs go to stderr",
+    long_about = None
+)]
 pub struct Args {
     /// The Airbyte connector's command (split like a shell would), e.g.
     /// `python /airbyte/integration_code/main.py`. Defaults to the baked
@@ -145,6 +149,33 @@ fn init_logging(level: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The fields of a description that hold JSON as text (`config_patch`,
+/// `schema_patch`, the recorded spec's `response`, an OAuth2 `Replace`), as
+/// the JSON values they hold, for `--describe` to print readably.
+pub fn json_texts_as_values(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            for (k, field) in map.iter_mut() {
+                let is_text = matches!(
+                    k.as_str(),
+                    "config_patch" | "schema_patch" | "response" | "Replace"
+                );
+                match field {
+                    Value::String(text) if is_text => {
+                        if let Ok(parsed) = serde_json::from_str::<Value>(text) {
+                            *field = parsed;
+                        }
+                    }
+                    _ => json_texts_as_values(field),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(json_texts_as_values),
+        _ => {}
+    }
+}
+
 pub fn main(connector: &'static patches::Connector, build: Build) -> std::process::ExitCode {
     use std::process::ExitCode;
     let version: &'static str = Box::leak(version_text(connector, build).into_boxed_str());
@@ -160,6 +191,7 @@ pub fn main(connector: &'static patches::Connector, build: Build) -> std::proces
     if args.describe {
         // The description, and what the binary was built from beside it.
         let mut described = serde_json::to_value(connector).expect("the description serializes");
+        json_texts_as_values(&mut described);
         described["built_from"] = serde_json::json!({
             "project": "airbyte-to-flow",
             "version": build.version,

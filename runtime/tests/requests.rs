@@ -356,3 +356,19 @@ fn describe_prints_the_description_without_reading_stdin() {
     assert_eq!(v["name"], "");
     assert!(v["upstream"]["entrypoint"].is_array());
 }
+
+#[test]
+fn short_and_long_help_describe_the_binary_alike() {
+    let help = |flag: &str| {
+        let out = std::process::Command::new(BIN).arg(flag).output().unwrap();
+        assert!(out.status.success(), "{flag}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (short, long) = (help("-h"), help("--help"));
+    let about = |text: &str| text.split("\n\nUsage:").next().unwrap().to_string();
+    assert_eq!(about(&short), about(&long));
+    assert!(
+        about(&short).starts_with("A Flow capture connector driving an Airbyte source connector: reads Flow capture requests"),
+        "{short}"
+    );
+}

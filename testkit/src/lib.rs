@@ -38,7 +38,7 @@ pub fn shared(test: &str) -> Option<PathBuf> {
         skip(
             test,
             &format!(
-                "{} is absent (the shared corpus and fixtures live there in CI)",
+                "{} is absent: the shared corpus and fixtures live there in CI; put a copy beside the workspace, or point ATF_SHARED at one",
                 dir.display()
             ),
         );
@@ -53,14 +53,14 @@ pub fn shared(test: &str) -> Option<PathBuf> {
 pub fn skip(test: &str, why: &str) {
     let line = format!("skipped: {test}: {why}");
     eprintln!("{line}");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let _ = std::fs::create_dir_all(&target);
+    let file = skips_file();
+    if let Some(dir) = file.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(target.join(SKIPS))
+        .open(&file)
     {
         use std::io::Write;
         // One write with O_APPEND: lines of parallel tests do not interleave.
@@ -70,6 +70,21 @@ pub fn skip(test: &str, why: &str) {
 
 /// The file [`skip`] appends to, under the target folder.
 pub const SKIPS: &str = "test-skips.txt";
+
+/// Where [`skip`] appends: `$ATF_TEST_SKIPS` when set (a `cargo xtask test`
+/// run inside a test keeps its own list), else `target/test-skips.txt`.
+pub fn skips_file() -> PathBuf {
+    if let Some(f) = std::env::var_os(SKIPS_ENV) {
+        return PathBuf::from(f);
+    }
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+        .join(SKIPS)
+}
+
+/// The variable naming another file for [`skip`] to append to.
+pub const SKIPS_ENV: &str = "ATF_TEST_SKIPS";
 
 /// A file or folder under `../shared/fixtures/airbyte/`, if `../shared` exists.
 pub fn fixture(test: &str, rel: &str) -> Option<PathBuf> {

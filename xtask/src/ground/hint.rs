@@ -22,7 +22,7 @@ fn takes(cmd: &str) -> (bool, bool, bool) {
     match cmd {
         "spec" => (true, true, false),
         "discover" | "capture" => (true, true, true),
-        "record-spec" => (true, false, false),
+        "record-spec" | "form" => (true, false, false),
         _ => (false, false, false),
     }
 }
@@ -111,13 +111,17 @@ pub fn unknown_connector(connectors: &Path, name: &str, hint: &Hint) -> anyhow::
             names.join(", ")
         ));
     }
-    let short = name.strip_prefix("source-").unwrap_or(name);
-    let create = Hint {
-        connectors_dir: hint.connectors_dir.clone(),
-        ..Hint::default()
+    // A near miss is a typo: creating the misspelt connector would be the
+    // wrong advice beside the right name.
+    if closest.is_none() {
+        let short = name.strip_prefix("source-").unwrap_or(name);
+        let create = Hint {
+            connectors_dir: hint.connectors_dir.clone(),
+            ..Hint::default()
+        }
+        .command("new-connector", &[short, "VERSION"]);
+        msg.push_str(&format!("; to create it: `{create}`"));
     }
-    .command("new-connector", &[short, "VERSION"]);
-    msg.push_str(&format!("; to create it: `{create}`"));
     anyhow::anyhow!(msg)
 }
 
@@ -157,7 +161,8 @@ mod tests {
         std::fs::create_dir(tmp.path().join("not-a-connector")).unwrap();
         let e = unknown_connector(tmp.path(), "source-freshdsk", &Hint::default()).to_string();
         assert!(e.contains("did you mean \"source-freshdesk\"?"), "{e}");
-        assert!(e.contains(": source-faker, source-freshdesk;"), "{e}");
+        assert!(!e.contains("new-connector"), "{e}");
+        assert!(e.ends_with(": source-faker, source-freshdesk"), "{e}");
         let e = unknown_connector(tmp.path(), "faker", &Hint::default()).to_string();
         assert!(e.contains("did you mean \"source-faker\"?"), "{e}");
         let e = unknown_connector(tmp.path(), "source-postgres", &Hint::default()).to_string();

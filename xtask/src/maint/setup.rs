@@ -207,6 +207,130 @@ fn make_executable(path: &Path) -> std::io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
 }
 
+/// The file `testkit::skip` appends a line per skipped test to:
+/// `$ATF_TEST_SKIPS`, else `target/test-skips.txt` (testkit::skips_file).
+fn skips_file() -> std::path::PathBuf {
+    std::env::var_os("ATF_TEST_SKIPS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::ground::target_dir().join("test-skips.txt"))
+}
+
+/// The form's node packages (`form/node_modules`, pinned by
+/// `form/package-lock.json`), installed with `npm ci` when missing or older
+/// than the lock: the browser test and the page rebuild test need them. A
+/// stamp holding the lock's hash, written last, says they are complete.
+/// Without npm, says which tests will skip and how to get it.
+fn form_node_modules(root: &Path) -> anyhow::Result<()> {
+    let form = root.join("form");
+    let lock = std::fs::read(form.join("package-lock.json"))
+        .with_context(|| format!("cannot read {}", form.join("package-lock.json").display()))?;
+    let stamp = form.join("node_modules").join(".atf-package-lock-hash");
+    let want = format!("{:016x}\n", fnv1a(&lock));
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
+        eprintln!("test: form/node_modules is installed (form/package-lock.json unchanged)");
+        return Ok(());
+    }
+    let has_npm = Command::new("npm")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_npm {
+        eprintln!("test: npm is not installed, so form/node_modules cannot be: the form browser test and the page rebuild test will skip (install Node.js 20 with npm, e.g. `apt-get install nodejs npm`, and run again)");
+        return Ok(());
+    }
+    eprintln!(
+        "test: installing the form's node packages (form/node_modules is {} form/package-lock.json): npm --prefix form ci",
+        if form.join("node_modules").is_dir() {
+            "older than"
+        } else {
+            "missing; pinned by"
+        }
+    );
+    run(Command::new("npm").args([
+        "--prefix",
+        "form",
+        "ci",
+        "--no-audit",
+        "--no-fund",
+        "--ignore-scripts",
+        "--loglevel=error",
+    ])
+    .current_dir(root))
+    .context("`npm --prefix form ci` failed: the form browser test and the page rebuild test need form/node_modules; fix the error above and run again")?;
+    std::fs::write(&stamp, want).with_context(|| format!("cannot write {}", stamp.display()))?;
+    Ok(())
+}
+
+/// What one tier's `cargo test` said in its `test result:` lines, summed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub passed: u64,
+    pub failed: u64,
+    pub ignored: u64,
+}
+
+impl Totals {
+    /// Adds one `test result: ok. 3 passed; 0 failed; 1 ignored; ...` line.
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let words: Vec<&str> = part.split_whitespace().collect();
+            let n = |w: &[&str]| w.first().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+            match words.as_slice() {
+                [.., _, "passed"] => self.passed += n(&words[words.len() - 2..]),
+                [_, "failed"] => self.failed += n(&words),
+                [_, "ignored"] => self.ignored += n(&words),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs one tier's `cargo test`, its stdout relayed line by line, and sums
+/// its `test result:` lines.
+fn run_tier(cmd: &mut Command) -> (anyhow::Result<()>, Totals) {
+    use std::io::{BufRead, Write};
+    let mut totals = Totals::default();
+    let mut child = match cmd.stdout(std::process::Stdio::piped()).spawn() {
+        Ok(c) => c,
+        Err(e) => return (Err(anyhow::anyhow!("cannot run {cmd:?}: {e}")), totals),
+    };
+    let stdout = child.stdout.take().expect("piped");
+    let mut out = std::io::stdout();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        totals.add_line(&line);
+        let _ = writeln!(out, "{line}");
+    }
+    let result = match child.wait() {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(anyhow::anyhow!("{cmd:?} failed ({s})")),
+        Err(e) => Err(anyhow::anyhow!("cannot wait for {cmd:?}: {e}")),
+    };
+    (result, totals)
+}
+
+/// The tests `target/test-skips.txt` names (`skipped: <test>: <why>`),
+/// each with its reasons, sorted.
+fn skipped_tests(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut by_test: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for line in text.lines() {
+        let body = line.strip_prefix("skipped: ").unwrap_or(line);
+        let test = body.split_once(": ").map_or(body, |(t, _)| t);
+        // A test's own name, without what part of it skipped.
+        let name = test.split(" (").next().unwrap_or(test).to_string();
+        let reasons = by_test.entry(name).or_default();
+        if !reasons.iter().any(|r| r == body) {
+            reasons.push(body.to_string());
+        }
+    }
+    by_test.into_iter().collect()
+}
+
 pub fn test(args: TestArgs) -> anyhow::Result<()> {
     let root = crate::ground::workspace_root();
     // The shipped manifest-only connectors' pinned files: from the shared
@@ -220,8 +344,9 @@ pub fn test(args: TestArgs) -> anyhow::Result<()> {
         std::env::set_var("ATF_UPSTREAM_MIRROR", &manifests);
     }
     setup_defaults()?;
-    // testkit::skip appends a line per skipped test here (testkit::SKIPS).
-    let skips = crate::ground::target_dir().join("test-skips.txt");
+    form_node_modules(&root)?;
+    // testkit::skip appends a line per skipped test here.
+    let skips = skips_file();
     let _ = std::fs::remove_file(&skips);
     // `cargo xtask test ARGS -- TEST_ARGS`: ARGS go to cargo, TEST_ARGS to
     // the test binaries.
@@ -231,39 +356,56 @@ pub fn test(args: TestArgs) -> anyhow::Result<()> {
     };
     // Every test binary runs, so one failure does not hide the others.
     eprintln!("test: fast tier: cargo test --workspace --no-fail-fast");
-    let fast = run(cargo()
-        .current_dir(&root)
-        .args(["test", "--workspace", "--no-fail-fast"])
-        .args(cargo_args)
-        .arg("--")
-        .args(test_args));
+    let (fast, fast_totals) = run_tier(
+        cargo()
+            .current_dir(&root)
+            .args(["test", "--workspace", "--no-fail-fast"])
+            .args(cargo_args)
+            .arg("--")
+            .args(test_args),
+    );
     eprintln!(
         "test: full tier: cargo test -p xtask -p runtime --test full --no-fail-fast -- --ignored"
     );
-    let full = run(cargo()
-        .current_dir(&root)
-        .args(["test", "-p", "xtask", "-p", "runtime", "--test", "full"])
-        .arg("--no-fail-fast")
-        .args(cargo_args)
-        .args(["--", "--ignored"])
-        .args(test_args));
-    // What did not run here, said after the totals (a skip is never a pass).
-    let mut skipped: Vec<String> = std::fs::read_to_string(&skips)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    skipped.sort();
-    skipped.dedup();
+    let (full, full_totals) = run_tier(
+        cargo()
+            .current_dir(&root)
+            .args(["test", "-p", "xtask", "-p", "runtime", "--test", "full"])
+            .arg("--no-fail-fast")
+            .args(cargo_args)
+            .args(["--", "--ignored"])
+            .args(test_args),
+    );
+    // What did not run here, said after the totals (a skip is never a pass:
+    // a skipped test returns early and cargo counts it as passed).
+    let skipped = skipped_tests(&std::fs::read_to_string(&skips).unwrap_or_default());
+    let passed = fast_totals.passed + full_totals.passed;
+    let failed = fast_totals.failed + full_totals.failed;
+    println!(
+        "test: fast tier: {} passed, {} failed, {} ignored (the full tier's); full tier: {} passed, {} failed, {} ignored",
+        fast_totals.passed,
+        fast_totals.failed,
+        fast_totals.ignored,
+        full_totals.passed,
+        full_totals.failed,
+        full_totals.ignored
+    );
+    println!(
+        "test: {passed} passed, {failed} failed, {} skipped (counted as passed by cargo: they checked nothing, or only part)",
+        skipped.len()
+    );
     if skipped.is_empty() {
         println!("test: no test skipped");
     } else {
         println!(
-            "test: {} test(s) skipped (they passed nothing):",
-            skipped.len()
+            "test: {} test(s) skipped, each with why and how to run it ({}):",
+            skipped.len(),
+            skips.display()
         );
-        for line in &skipped {
-            println!("  {line}");
+        for (_, reasons) in &skipped {
+            for r in reasons {
+                println!("  {r}");
+            }
         }
     }
     match (fast, full) {
@@ -273,5 +415,36 @@ pub fn test(args: TestArgs) -> anyhow::Result<()> {
             fast.map_or("failed", |_| "passed"),
             full.map_or("failed", |_| "passed"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_result_lines_are_summed() {
+        let mut t = Totals::default();
+        t.add_line("test result: ok. 12 passed; 0 failed; 3 ignored; 0 measured; 0 filtered out; finished in 1.20s");
+        t.add_line("test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 5 filtered out; finished in 0.01s");
+        t.add_line("running 3 tests");
+        assert_eq!(
+            t,
+            Totals {
+                passed: 13,
+                failed: 2,
+                ignored: 3
+            }
+        );
+    }
+
+    #[test]
+    fn skips_are_counted_per_test() {
+        let s = skipped_tests(
+            "skipped: a: ../shared is absent\nskipped: b (fixture specs): ../shared is absent\nskipped: a: ../shared is absent\nskipped: b: no chromium\n",
+        );
+        let names: Vec<&str> = s.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(s[1].1.len(), 2);
     }
 }

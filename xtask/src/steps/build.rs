@@ -71,8 +71,6 @@ pub struct BuildOptions {
     pub connectors_dir: PathBuf,
     /// Where the binary and image context go (default: `target/connectors/<name>`).
     pub out: Option<PathBuf>,
-    /// Push the image with a personal tag after building it (needs Docker).
-    pub push: bool,
 }
 
 const MUSL: &str = "x86_64-unknown-linux-musl";
@@ -302,14 +300,11 @@ pub fn build_connector(opts: &BuildOptions) -> anyhow::Result<PathBuf> {
             .args(["build", "-t", &image])
             .arg(&out)
             .stdout(Stdio::null()))?;
-        eprintln!("build: {name}: image built in {:.1?}", started.elapsed());
-        if opts.push {
-            push(name, DEFAULT_REGISTRY, &personal_tag())?;
-        }
+        eprintln!(
+            "build: {name}: image built in {:.1?} and tagged {image} (`local`: built on this machine, never pushed; -p pushes it as <registry>/{name}:<tag>)",
+            started.elapsed()
+        );
     } else {
-        if opts.push {
-            bail!("cannot push {image}: no Docker engine answers `docker info` (start one, or set DOCKER_HOST), then run again with --push");
-        }
         eprintln!(
             "build: {name}: skipped `docker build` (no Docker engine answers `docker info`); the image context is {}",
             out.display()
@@ -319,7 +314,10 @@ pub fn build_connector(opts: &BuildOptions) -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
-/// The tag `docker build` gives a connector's image.
+/// The name `docker build` gives a connector's image on this machine:
+/// `ghcr.io/estuary/<name>:local`. The tag `local` says "built here": the
+/// image is never pushed under it; `-p` tags it `<registry>/<name>:<tag>`
+/// and pushes that (see [`push`]).
 pub fn local_image(name: &str) -> String {
     format!("{DEFAULT_REGISTRY}/{name}:local")
 }
@@ -337,15 +335,22 @@ pub fn personal_tag() -> String {
         })
 }
 
+/// What `-p` pushes: `<registry>/<name>:<tag>`, or an error naming the bad
+/// registry or tag.
+pub fn push_target(name: &str, registry: &str, tag: &str) -> anyhow::Result<String> {
+    let registry = registry.trim_end_matches('/');
+    if registry.is_empty() || tag.is_empty() || tag.contains(['/', ':']) {
+        bail!("cannot push to registry {registry:?} with tag {tag:?}: give --registry HOST[/PATH] and a --tag without '/' or ':'");
+    }
+    Ok(format!("{registry}/{name}:{tag}"))
+}
+
 /// Tags the built image of `name` as `<registry>/<name>:<tag>` and pushes it;
 /// fails, with the engine's words, when the push does not go through.
 pub fn push(name: &str, registry: &str, tag: &str) -> anyhow::Result<String> {
+    let pushed = push_target(name, registry, tag)?;
     let registry = registry.trim_end_matches('/');
-    if registry.is_empty() || tag.is_empty() || tag.contains(['/', ':']) {
-        bail!("cannot push to {registry:?} with tag {tag:?}: give --registry HOST[/PATH] and a --tag without '/' or ':'");
-    }
     let image = local_image(name);
-    let pushed = format!("{registry}/{name}:{tag}");
     run(Command::new("docker").args(["tag", &image, &pushed]))?;
     eprintln!("build: {name}: docker push {pushed}");
     let out = Command::new("docker")
@@ -366,21 +371,64 @@ pub fn push(name: &str, registry: &str, tag: &str) -> anyhow::Result<String> {
 }
 
 pub fn build(args: BuildArgs) -> anyhow::Result<()> {
+    let tag = args.tag.clone().unwrap_or_else(personal_tag);
+    // With -p, what would be pushed is checked before minutes of compiling.
+    if args.push {
+        let pushed = push_target(&args.name, &args.registry, &tag)?;
+        if !docker_available() {
+            bail!(
+                "cannot push {pushed:?} (registry {:?}, name {:?}, tag {tag:?}): no Docker engine answers `docker info`; start one (or point DOCKER_HOST at one) and run the same command again, or leave out -p to build the binary and the image context only",
+                args.registry.trim_end_matches('/'),
+                args.name
+            );
+        }
+    }
+    let connectors_dir = args.connectors_dir.unwrap_or_else(default_connectors_dir);
     let binary = build_connector(&BuildOptions {
         name: args.name.clone(),
-        connectors_dir: args.connectors_dir.unwrap_or_else(default_connectors_dir),
+        connectors_dir: connectors_dir.clone(),
         out: args.out,
-        push: false,
     })?;
     if args.push {
-        if !docker_available() {
-            bail!("cannot push {}: no Docker engine answers `docker info` (start one, or set DOCKER_HOST), then run again with --push", local_image(&args.name));
-        }
-        let tag = args.tag.unwrap_or_else(personal_tag);
         push(&args.name, &args.registry, &tag)?;
     }
+    eprintln!("{}", next_after_build(&args.name, &connectors_dir));
     println!("{}", binary.display());
     Ok(())
+}
+
+/// The `next:` lines after a build: the form, then discover; a connector
+/// whose connector.json names no `upstream` package needs the upstream
+/// connector's command (`--entrypoint`), which only the user knows.
+fn next_after_build(name: &str, connectors_dir: &Path) -> String {
+    let hint = crate::ground::Hint {
+        connectors_dir: Some(connectors_dir.to_path_buf())
+            .filter(|d| *d != default_connectors_dir()),
+        ..Default::default()
+    };
+    let dir = connectors_dir.join(name);
+    let has_upstream = std::fs::read_to_string(dir.join(codegen::CONNECTOR_JSON))
+        .ok()
+        .and_then(|t| serde_json::from_str::<codegen::ConnectorJson>(&t).ok())
+        .is_some_and(|c| c.upstream.is_some());
+    if has_upstream {
+        format!(
+            "next: check the config form, then discover the streams:\n  {}\n  {}",
+            hint.command("form", &[name]),
+            hint.command("discover", &[name])
+        )
+    } else {
+        // The form needs the upstream connector only without a recorded spec.
+        let form = if dir.join(codegen::SPEC_RECORDED).is_file() {
+            hint.command("form", &[name])
+        } else {
+            hint.command("form", &[name, "--entrypoint", "CMD"])
+        };
+        format!(
+            "next: check the config form, then discover the streams ({name} names no \"upstream\" package in connector.json: CMD is the installed upstream connector's command):\n  {form}\n  {}",
+            hint.command("discover", &[name, "--entrypoint", "CMD"])
+        )
+    }
 }
 
 pub fn expand(args: ExpandArgs) -> anyhow::Result<()> {

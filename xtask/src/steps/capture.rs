@@ -79,6 +79,17 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         None => catalog,
     };
     let (bindings, mut checks) = enabled_bindings(&catalog, &fresh, &catalog_path);
+    eprintln!(
+        "capture: {}",
+        why_these_bindings(
+            bindings.len(),
+            &fresh,
+            &catalog,
+            mock.as_ref(),
+            &catalog_path,
+            &connector_dir
+        )
+    );
     if bindings.is_empty() {
         bail!(
             "no enabled bindings in {}: enable some (\"disable\": false) or run `{}` again",
@@ -99,6 +110,7 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     }});
 
     let docs_path = work.join("documents.jsonl");
+    let log_path = work.join("capture.log");
     eprintln!(
         "capture: {}: {} binding(s), for at most {} (sooner when the connector finishes), documents into {}",
         s.name,
@@ -111,13 +123,19 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         &open,
         &mut checks,
         &docs_path,
+        &log_path,
         Duration::from(args.duration),
     )?;
-    // What went wrong comes first, above the summary: a capture that got an
-    // error, or nothing, is a failed capture however it ended.
+    // What went wrong comes first, above the summary, in one short line: a
+    // capture that got an error, or nothing, is a failed capture however it
+    // ended. The whole log (tracebacks included) is in the log file.
     let failure = outcome(&run.seen, run.status, run.stopped, run.total);
     if let Some(f) = &failure {
         eprintln!("error: {f}");
+        eprintln!(
+            "the binary's whole log (tracebacks included): {}",
+            log_path.display()
+        );
     }
     eprintln!(
         "captured {} ({} checkpoint(s)) into {}",
@@ -139,8 +157,12 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         &connector_dir,
         args.write_patches,
     )?;
-    if let Some(f) = failure {
-        bail!("the capture of {} failed: {f}", s.name);
+    if failure.is_some() {
+        bail!(
+            "the capture of {} failed: its cause is the first \"error:\" line above; the whole log is in {}",
+            s.name,
+            log_path.display()
+        );
     }
     if violations {
         if args.write_patches {
@@ -155,7 +177,55 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         );
     }
     eprintln!("every document matched its schema");
+    let build = crate::ground::Hint {
+        connectors_dir: s.dirs.connectors_dir.clone(),
+        ..Default::default()
+    }
+    .command("build", &[&s.name, "-p"]);
+    eprintln!(
+        "next: ship it: commit {} (CI builds the image of every folder of the connectors folder), or push an image of your own first:\n  {build}",
+        connector_dir.display()
+    );
     Ok(())
+}
+
+/// Why the capture has the bindings it has, when discover gave more: which
+/// file left the others out.
+fn why_these_bindings(
+    enabled: usize,
+    fresh: &BTreeMap<String, Value>,
+    catalog: &Value,
+    mock: Option<&super::mock::MockRun>,
+    catalog_path: &Path,
+    connector_dir: &Path,
+) -> String {
+    let discovered = fresh.len();
+    if let Some(m) = mock {
+        return m.why_these_bindings(enabled, discovered);
+    }
+    let listed = catalog["bindings"].as_array().map_or(0, Vec::len);
+    let disabled = catalog["bindings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["disable"].as_bool() == Some(true))
+        .count();
+    let mut out = format!(
+        "{enabled} of the {listed} binding(s) of {} are enabled",
+        catalog_path.display()
+    );
+    if disabled > 0 {
+        out.push_str(&format!("; {disabled} are \"disable\": true there"));
+        let selected = connector_dir.join(codegen::SELECTED_STREAMS);
+        if selected.is_file() {
+            out.push_str(&format!(
+                " (discover offers the streams {} does not list disabled)",
+                selected.display()
+            ));
+        }
+        out.push_str("; set \"disable\": false on one to capture it");
+    }
+    out
 }
 
 /// The `open` bindings of the catalog's enabled bindings that this build
@@ -226,6 +296,7 @@ fn run_capture(
     open: &Value,
     checks: &mut [Counted],
     docs_path: &Path,
+    log_path: &Path,
     limit: Duration,
 ) -> anyhow::Result<Run> {
     let mut docs_out = std::io::BufWriter::new(
@@ -234,7 +305,9 @@ fn run_capture(
     );
     let tty = std::io::stderr().is_terminal();
     let mut child = connector.spawn(true)?;
-    let relay = logs::Relay::start(child.stderr.take().expect("piped"), tty);
+    let log = std::fs::File::create(log_path)
+        .with_context(|| format!("cannot write {}", log_path.display()))?;
+    let relay = logs::Relay::start(child.stderr.take().expect("piped"), tty, Some(log));
     // The open request is the last request: closing stdin after it lets the
     // binary exit when its connector is done (it ignores EOF while capturing).
     {
@@ -384,39 +457,45 @@ fn check_documents(
     Ok(verdict["violations"] == true)
 }
 
-/// Why a capture failed, if it did: the binary's non-zero exit (unless we
-/// stopped it), errors it logged (the connector's LOG ERROR and TRACE ERROR
-/// messages become ERROR events), or no documents at all.
+/// Why a capture failed, if it did, in one line of under 300 characters:
+/// the binary's non-zero exit (unless we stopped it), errors it logged (the
+/// connector's LOG ERROR and TRACE ERROR messages become ERROR events), or no
+/// documents at all. An HTTP failure behind the errors comes first.
 fn outcome(
     seen: &logs::Seen,
     status: std::process::ExitStatus,
     stopped: bool,
     total: u64,
 ) -> Option<String> {
-    let first = seen
-        .first_error
-        .as_deref()
-        .map(|m| format!("; the first: {m:?}"))
-        .unwrap_or_default();
-    if !stopped && !status.success() {
-        return Some(format!(
-            "the connector binary failed ({status}) after {total} document(s){}",
-            if first.is_empty() {
-                ": its log is above".to_string()
-            } else {
-                format!(" with {} error(s){first}", seen.errors)
-            }
-        ));
-    }
-    if seen.errors > 0 {
-        return Some(format!(
-            "the connector reported {} error(s) ({total} document(s) captured){first}",
-            seen.errors
-        ));
+    // The cause: the HTTP failure an error names, else the first line of
+    // the binary's last word (the connector's reason), else of the first error.
+    let cause = seen.http.as_ref().map(ToString::to_string).or_else(|| {
+        seen.final_error
+            .as_deref()
+            .or(seen.first_error.as_deref())
+            .map(|m| format!("{:?}", logs::clip(m.lines().next().unwrap_or(""), 160)))
+    });
+    let failed = !stopped && !status.success();
+    if failed || seen.errors > 0 {
+        let what = if failed {
+            format!("the connector binary failed ({status})")
+        } else {
+            "the connector reported errors".to_string()
+        };
+        return Some(match cause {
+            Some(cause) => format!(
+                "{cause} ({what}; {} error(s), {total} document(s))",
+                seen.errors
+            ),
+            None => format!("{what} after {total} document(s): its log is above"),
+        });
     }
     if total == 0 {
         return Some(match &seen.last_warning {
-            Some(w) => format!("no documents were captured; the connector's last warning: {w:?}"),
+            Some(w) => format!(
+                "no documents were captured; the connector's last warning: {:?}",
+                logs::clip(w.lines().next().unwrap_or(""), 200)
+            ),
             None => "no documents were captured and the connector said nothing about why: check the config (does it select any data?) and the enabled bindings of catalog.json".to_string(),
         });
     }

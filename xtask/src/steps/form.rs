@@ -18,7 +18,7 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use super::session::Session;
-use crate::ground::Dirs;
+use crate::ground::{Dirs, Hint};
 
 /// The page template: `npm --prefix form run build` writes it.
 pub const PAGE: &str = include_str!("../../../form/form_page.html");
@@ -80,6 +80,17 @@ pub fn form(args: FormArgs) -> anyhow::Result<()> {
         "wrote {} (open it in a browser; it needs no network)",
         out.display()
     );
+    if args.spec.is_none() {
+        let hint = Hint {
+            connectors_dir: args.dirs.connectors_dir.clone(),
+            entrypoint: args.entrypoint.clone(),
+            ..Hint::default()
+        };
+        eprintln!(
+            "next: save the form's config.json, then discover the streams with it:\n  {}",
+            hint.command("discover", &[&args.name, "--config", "config.json"])
+        );
+    }
     if args.serve {
         serve(&page, args.port)?;
     }
@@ -165,6 +176,8 @@ pub fn render(name: &str, spec: &Value) -> anyhow::Result<String> {
         "connector": name,
         "configSchema": config,
         "resourceConfigSchema": spec.get("resourceConfigSchema"),
+        // The page says OAuth sign-in is offline only when there is one.
+        "oauth2": spec.get("oauth2"),
     });
     // `<` escaped so no `</script>` in a description ends the data block.
     let text = serde_json::to_string(&data)?.replace('<', "\\u003c");
@@ -218,5 +231,12 @@ pub fn spec(args: SpecArgs) -> anyhow::Result<()> {
             .context("the spec response has no \"configSchema\"")?;
     }
     println!("{}", serde_json::to_string_pretty(&spec)?);
+    let s = &args.session;
+    let hint = s.hint(None);
+    eprintln!(
+        "next: see the config form, then discover the streams:\n  {}\n  {}",
+        hint.command("form", &[&s.name]),
+        hint.command("discover", &[&s.name])
+    );
     Ok(())
 }

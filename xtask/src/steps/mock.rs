@@ -130,6 +130,22 @@ impl MockRun {
         serde_json::json!({ "bindings": bindings })
     }
 
+    /// Why a mock capture has `enabled` of the `discovered` bindings.
+    pub fn why_these_bindings(&self, enabled: usize, discovered: usize) -> String {
+        let others = discovered.saturating_sub(enabled);
+        if self.streams.is_empty() {
+            return format!(
+                "{enabled} of the {discovered} discovered binding(s): the ones discover enables ({} names no \"streams\"); the other {others} are offered disabled (selected_streams.json does not list them)",
+                self.dir.join("mock.json").display()
+            );
+        }
+        format!(
+            "{enabled} of the {discovered} discovered binding(s): the streams the mock serves (\"streams\" of {}: {}); the other {others} are left out",
+            self.dir.join("mock.json").display(),
+            self.streams.join(", ")
+        )
+    }
+
     /// Stops the mock and prints one line per request it answered.
     pub fn report(mut self) -> anyhow::Result<()> {
         drop(self.child.stdin.take());

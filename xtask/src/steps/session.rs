@@ -61,7 +61,6 @@ impl Session {
             name: self.name.clone(),
             connectors_dir: self.dirs.connectors(),
             out: Some(self.work_dir().join("build")),
-            push: false,
         })
         .with_context(|| format!("cannot build connector \"{}\"", self.name))?;
         // Without --entrypoint: the connector.json `upstream` package, provisioned.
@@ -111,8 +110,13 @@ impl Connector {
         drop(stdin);
         let output = child.wait_with_output()?;
         if !output.status.success() {
+            // The request's own name (`discover`), not its response's (`discovered`).
+            let op = request
+                .as_object()
+                .and_then(|o| o.keys().next())
+                .map_or(expect, String::as_str);
             bail!(
-                "connector binary {} failed ({}) answering a request for \"{expect}\": its log is above",
+                "the connector binary {} failed ({}) on the \"{op}\" request: its error is the last ERROR line of its log above",
                 self.binary.display(),
                 output.status
             );

@@ -137,6 +137,13 @@ fn form_writes_one_self_contained_page_with_the_patched_schema() {
     assert!(data["configSchema"]["properties"]["advanced"]["properties"]["seed"].is_object());
     assert!(data["configSchema"]["properties"].get("seed").is_none());
     assert_eq!(data["resourceConfigSchema"]["title"], "ResourceSpec");
+    // Faker has no OAuth: the page is told so (no "sign-in is offline" banner).
+    assert!(data["oauth2"].is_null(), "{}", data["oauth2"]);
+    // What to do with the page, on stderr.
+    assert!(
+        stderr.contains("next: save the form's config.json, then discover the streams with it:\n  cargo xtask discover source-faker --config config.json\n"),
+        "{stderr}"
+    );
     // Self-contained: nothing loaded from elsewhere.
     for needle in [
         "<script src",
@@ -324,4 +331,42 @@ fn form_without_a_recording_asks_the_upstream_connector() {
     // The upstream spec with faker's spec.patch.json applied.
     assert!(page.contains(r#""title":"Faker""#));
     assert!(page.contains(r#""_atf_skip_interval""#));
+}
+
+/// `cargo xtask form --check` on a connector whose spec names an OAuth
+/// provider but marks no property or option with `x-oauth2-provider`: a
+/// warning naming the pointer and the spec.patch.json fix.
+#[test]
+fn form_check_warns_when_oauth_has_no_provider_mark() {
+    let tmp = tempfile::tempdir().unwrap();
+    let connectors = tmp.path().join("connectors");
+    let dir = connectors.join("source-github");
+    testkit::copy_dir(
+        &testkit::workspace_root().join("connectors/source-github"),
+        &dir,
+    );
+    let patch = std::fs::read_to_string(dir.join("spec.patch.json")).unwrap();
+    let unmarked = patch.replace("\"x-oauth2-provider\": \"github\",", "");
+    assert_ne!(
+        patch, unmarked,
+        "github's spec.patch.json marks its OAuth option"
+    );
+    std::fs::write(dir.join("spec.patch.json"), unmarked).unwrap();
+    let (o, stderr) = xtask(&[
+        "form",
+        "source-github",
+        "--check",
+        "--connectors-dir",
+        connectors.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("form [oauth-unmarked]: /properties/credentials/oneOf/0: the spec's oauth2 (oauth2.patch.json) names provider \"github\"")
+            && stderr.contains("fix: in spec.patch.json, set {\"x-oauth2-provider\":\"github\"} at /properties/credentials/oneOf/0"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("source-github: 1 form warning(s)"),
+        "{stderr}"
+    );
 }

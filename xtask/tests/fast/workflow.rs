@@ -514,3 +514,113 @@ fn new_connector_without_metadata_says_it_writes_the_pypi_template() {
         "{stderr}"
     );
 }
+
+/// `build -p` where no Docker engine answers: the error names what would be
+/// pushed, as given (registry, name, tag), before anything is compiled.
+#[test]
+fn a_push_without_docker_names_what_would_be_pushed() {
+    let (out, stdout, err) = {
+        let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args([
+                "build",
+                "-p",
+                "source-faker",
+                "--registry",
+                "127.0.0.1:5000/estuary",
+                "--tag",
+                "try1",
+            ])
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .env_remove("ATF_CONNECTORS_DIR")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = texts(&out);
+        (out, stdout, stderr)
+    };
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("error: cannot push \"127.0.0.1:5000/estuary/source-faker:try1\" (registry \"127.0.0.1:5000/estuary\", name \"source-faker\", tag \"try1\"): no Docker engine answers `docker info`"),
+        "{err}"
+    );
+    assert!(!err.contains(":local"), "{err}");
+    assert!(!err.contains("compiling"), "checked before building: {err}");
+    assert!(stdout.is_empty(), "{stdout}");
+}
+
+/// `build` ends with `next:` on stderr (its stdout stays the binary's path),
+/// and the built binary's `--describe` prints the baked patches as JSON.
+#[test]
+fn build_says_what_next_and_describe_prints_json_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = s(tmp.path());
+    ok(&[
+        "new-connector",
+        "describecheck",
+        "0.1.0",
+        "--connectors-dir",
+        dirs,
+    ]);
+    std::fs::write(
+        tmp.path().join("source-describecheck/spec.patch.json"),
+        r#"{"properties": {"api_key": {"secret": true}}}"#,
+    )
+    .unwrap();
+    let (stdout, stderr) = ok(&["build", "source-describecheck", "--connectors-dir", dirs]);
+    let binary = stdout.lines().last().unwrap();
+    assert!(binary.ends_with("/source-describecheck"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "\n  cargo xtask discover source-describecheck --entrypoint CMD --connectors-dir {dirs}\n"
+        )),
+        "{stderr}"
+    );
+    let out = Command::new(binary).arg("--describe").output().unwrap();
+    assert!(out.status.success());
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        d["spec"]["config_patch"],
+        json!({"properties": {"api_key": {"secret": true}}}),
+        "{d}"
+    );
+}
+
+/// A mistyped name gets the right name, and no advice to create the typo.
+#[test]
+fn a_typo_gets_did_you_mean_without_a_new_connector_hint() {
+    let err = fails(&["build", "source-freshdsk"]);
+    assert!(err.contains("did you mean \"source-freshdesk\"?"), "{err}");
+    assert!(!err.contains("new-connector"), "{err}");
+    let err = fails(&["build", "source-postgres"]);
+    assert!(
+        err.contains("to create it: `cargo xtask new-connector postgres VERSION`"),
+        "{err}"
+    );
+}
+
+/// A discover whose connector fails names the request it failed on.
+#[test]
+fn a_failed_discover_names_the_discover_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = s(tmp.path());
+    new_freshdesk(dirs);
+    let config = tmp.path().join("config.json");
+    std::fs::write(&config, r#"{"domain": "x", "api_key": "k"}"#).unwrap();
+    let err = fails(&[
+        "discover",
+        "source-freshdesk",
+        "--config",
+        s(&config),
+        "--connectors-dir",
+        dirs,
+        "--entrypoint",
+        "/bin/false",
+        "--work-dir",
+        s(&tmp.path().join("work")),
+    ]);
+    assert!(
+        err.contains("failed (exit status: 1) on the \"discover\" request"),
+        "{err}"
+    );
+    assert!(!err.contains("\"discovered\""), "{err}");
+}

@@ -146,6 +146,12 @@ fn build_source_faker_and_drive_it_against_the_real_faker() {
     assert_eq!(d["name"], "source-faker");
     assert_eq!(d["upstream"]["image"], "airbyte/source-faker:7.2.1");
     assert_eq!(d["spec"]["recorded"]["upstream_version"], "7.2.1");
+    // Baked JSON texts are printed as JSON values, not escaped strings.
+    assert_eq!(
+        d["spec"]["recorded"]["response"]["configSchema"]["type"], "object",
+        "{d}"
+    );
+    assert!(d["spec"]["config_patch"].is_object(), "{d}");
     assert_eq!(d["run_interval_minutes"], 5);
     assert_eq!(d["streams"]["omitted"], json!(["products"]));
 

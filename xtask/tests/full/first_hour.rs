@@ -318,7 +318,7 @@ fn a_capture_that_got_errors_or_nothing_fails_and_says_so_first() {
     let (out, _, stderr) = run("capture", "errors");
     assert!(!out.status.success(), "{stderr}");
     let first = stderr
-        .find("error: the connector reported 2 error(s) (0 document(s) captured); the first: \"Max retries exceeded")
+        .find("error: \"Max retries exceeded with url: /api/v2/agents (NameResolutionError)\" (the connector reported errors; 2 error(s), 0 document(s))")
         .unwrap_or_else(|| panic!("{stderr}"));
     let summary = stderr.find("captured agents 0").unwrap();
     assert!(
@@ -331,7 +331,7 @@ fn a_capture_that_got_errors_or_nothing_fails_and_says_so_first() {
     let (out, _, stderr) = run("capture", "trace");
     assert!(!out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("the first: \"Config validation error: api_key is wrong\""),
+        stderr.contains("error: \"Config validation error: api_key is wrong\" ("),
         "{stderr}"
     );
 

@@ -1,7 +1,10 @@
 //! The form page in a real browser: headless Chromium (Debian's `chromium`,
 //! installed by `.ci/run`) driven by playwright-core (`form/node_modules`,
 //! `npm --prefix form ci`) through `form/test/drive.mjs`, which asserts on the
-//! DOM. Pages: every connector in `connectors/` with a recorded spec, the
+//! DOM (among others: a sign-in button wherever the schema carries
+//! `x-oauth2-provider`, on a property or an option of a choice, on every
+//! connector whose `oauth2.patch.json` names a provider). Pages: every
+//! connector in `connectors/` with a recorded spec, the
 //! freshdesk, zendesk-support, stripe and file specs of `../shared/fixtures`,
 //! and `tests/form/everything.spec.json` (every behaviour of issue 11).
 //! Screenshots go to `target/test-output/form_browser/`.
@@ -80,6 +83,7 @@ fn form_pages_behave_in_chromium() {
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
     let mut cases = Vec::new();
+    let mut with_oauth: Vec<(String, String)> = Vec::new();
 
     // The shipped connectors (those with a recorded spec: the others need
     // their upstream connector installed to tell their spec).
@@ -96,7 +100,29 @@ fn form_pages_behave_in_chromium() {
         }
         let page = shots.join(format!("{name}.html"));
         write_page(&name, &[], &page);
-        cases.push(json!({"name": name, "page": page, "shots": shots, "everything": false}));
+        // The Flow spec's oauth2 is oauth2.patch.json's (its placeholder has
+        // an empty provider): the page must offer that provider's sign-in.
+        let oauth = std::fs::read_to_string(dir.join("oauth2.patch.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["provider"].as_str().map(str::to_string))
+            .filter(|p| !p.is_empty());
+        if let Some(p) = &oauth {
+            with_oauth.push((name.clone(), p.clone()));
+        }
+        cases.push(json!({"name": name, "page": page, "shots": shots, "everything": false, "oauth": oauth}));
+    }
+    // Every shipped connector that signs in with OAuth is among them.
+    for shipped in [
+        "source-github",
+        "source-harvest",
+        "source-intercom",
+        "source-zendesk-support",
+    ] {
+        assert!(
+            with_oauth.iter().any(|(n, _)| n == shipped),
+            "{shipped} has no OAuth provider in oauth2.patch.json: {with_oauth:?}"
+        );
     }
     let everything = shots.join("everything.html");
     let spec = root.join("xtask/tests/form/everything.spec.json");
@@ -146,4 +172,14 @@ fn form_pages_behave_in_chromium() {
         );
     }
     assert!(stdout.contains(" 0 failed"), "{stdout}");
+    // The sign-in button was looked for, and found, on each OAuth connector.
+    for (name, provider) in &with_oauth {
+        assert!(
+            stdout.lines().any(
+                |l| l.starts_with(&format!("ok   {name}: sign-in button for "))
+                    && l.ends_with(&format!("({provider})"))
+            ),
+            "{name}: no sign-in button for {provider}:\n{stdout}"
+        );
+    }
 }

@@ -28,4 +28,5 @@ mod first_hour;
 mod form_browser;
 mod provision;
 mod shipped;
+mod test_command;
 mod workflow_upstream;

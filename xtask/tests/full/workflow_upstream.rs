@@ -71,6 +71,12 @@ fn capture_reports_a_wrong_stream_type_and_its_patch_fixes_it() {
     assert!(out.status.success(), "{stderr}");
     let schema: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(schema["properties"]["count"]["type"], "integer", "{stdout}");
+    // stdout is the JSON alone; what next is on stderr, repeating the flags.
+    assert!(
+        stderr.contains("next: see the config form, then discover the streams:\n  cargo xtask form source-faker-wrong-age --connectors-dir ")
+            && stderr.contains("\n  cargo xtask discover source-faker-wrong-age --connectors-dir "),
+        "{stderr}"
+    );
     assert!(schema.get("configSchema").is_none());
 
     // The image context `xtask build` made for this connector.
@@ -243,6 +249,20 @@ fn a_mock_capture_serves_checks_and_lists_the_requests() {
         stderr.contains("every document matched its schema"),
         "{stderr}"
     );
+    // Why 2 bindings of the many discover gave: the file that says so.
+    assert!(
+        stderr.contains("discovered binding(s): the streams the mock serves (\"streams\" of ")
+            && stderr.contains(
+                "source-harvest/tests/mock/mock.json: clients, time_entries); the other "
+            ),
+        "{stderr}"
+    );
+    // What to do next, on stderr.
+    assert!(
+        stderr.contains("next: ship it: commit ")
+            && stderr.contains("\n  cargo xtask build source-harvest -p\n"),
+        "{stderr}"
+    );
     let listed: Vec<&str> = stderr
         .lines()
         .filter(|l| l.starts_with("  GET api.harvestapp.com/v2/"))
@@ -280,5 +300,66 @@ fn a_mock_capture_serves_checks_and_lists_the_requests() {
     assert!(
         err.contains("has no mock API: add tests/mock/mock.json"),
         "{err}"
+    );
+}
+
+/// A capture with a wrong API key against freshdesk's mock, as a user runs it
+/// (`--mock --config FILE`): the first `error:` line names the HTTP status
+/// and the API's words in under 300 characters; the tracebacks go to a log
+/// file whose path is printed, not to the terminal.
+#[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
+fn a_failed_capture_leads_with_the_http_status_and_logs_the_tracebacks_to_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("wrong.json");
+    std::fs::write(
+        &config,
+        r#"{"api_key": "mock-freshdesk-wrong-key", "domain": "acme.freshdesk.com", "start_date": "2025-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let work = tmp.path().join("work");
+    let stderr = fails(&[
+        "capture",
+        "source-freshdesk",
+        "--mock",
+        "--config",
+        s(&config),
+        "--work-dir",
+        s(&work),
+    ]);
+    let first = stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error: line\n{stderr}"));
+    assert!(
+        first.chars().count() < 300,
+        "{} chars: {first}",
+        first.len()
+    );
+    assert!(
+        first.starts_with("error: HTTP 401 from https://acme.freshdesk.com/api/v2/")
+            && first.contains(": \"You have to be logged in to perform this action.\""),
+        "{first}"
+    );
+    let log = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("the binary's whole log (tracebacks included): "))
+        .unwrap_or_else(|| panic!("no log path\n{stderr}"));
+    assert_eq!(Path::new(log), work.join("capture.log"));
+    let text = std::fs::read_to_string(log).unwrap();
+    assert!(
+        text.contains("Traceback (most recent call last):") && text.contains("ReadException"),
+        "{text}"
+    );
+    assert!(
+        !stderr.contains("Traceback (most recent call last):"),
+        "tracebacks stay in the file: {stderr}"
+    );
+    // Each error line is said once: the last line points up, it does not repeat.
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with("error: the capture of source-freshdesk failed: its cause is the first \"error:\" line above; the whole log is in ")
+            && !last.contains("401"),
+        "{last}"
     );
 }
