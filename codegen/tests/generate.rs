@@ -276,7 +276,7 @@ fn other_unknown_files_are_ignored_with_a_warning() {
     assert_eq!(
         l.warnings,
         [
-            "README.md: unknown file name, ignored; known files: connector.json, spec.recorded.json, spec.patch.json, spec.map.json, oauth2.patch.json, documentation_url.patch.json, run_interval_minutes.json, selected_streams.json, omitted_streams.json, schema_normalizations.json",
+            "README.md: unknown file name, ignored; known files: connector.json, spec.recorded.json, spec.patch.json, spec.map.json, oauth2.patch.json, documentation_url.patch.json, run_interval_minutes.json, selected_streams.json, omitted_streams.json, schema_normalizations.json, UPSTREAM.md",
             "users.patch.json: unknown file name, ignored; stream files go in `streams/`: rename it to `streams/users.patch.json` to apply it",
             "streams/project_types.json: unknown file name, ignored; if it is a schema patch of stream \"project_types\", rename it to `streams/project_types.patch.json` (also `.pk.json`, `.normalize.json`)",
         ]

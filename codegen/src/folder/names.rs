@@ -23,6 +23,9 @@ pub const SELECTED_STREAMS: &str = "selected_streams.json";
 pub const OMITTED_STREAMS: &str = "omitted_streams.json";
 pub const SCHEMA_NORMALIZATIONS: &str = "schema_normalizations.json";
 pub const STREAMS_DIR: &str = "streams";
+/// Notes on the connector's upstream for its maintainers (why this version
+/// or kind), read by people, not by codegen.
+pub const UPSTREAM_NOTES: &str = "UPSTREAM.md";
 
 /// The folder of a connector's tests (its mock API), which codegen ignores.
 const TESTS_DIR: &str = "tests";
@@ -39,6 +42,7 @@ const TOP_LEVEL: &[&str] = &[
     SELECTED_STREAMS,
     OMITTED_STREAMS,
     SCHEMA_NORMALIZATIONS,
+    UPSTREAM_NOTES,
 ];
 /// The known suffixes of `streams/` files.
 const STREAM_SUFFIXES: &[&str] = &[".patch.json", ".pk.json", ".normalize.json"];
