@@ -167,3 +167,29 @@ fn architecture_invariants_name_existing_tests() {
         "ARCHITECTURE.md's invariants name what no source defines: {missing:?}"
     );
 }
+
+/// Upstream's code is pinned, never vendored: no manifest-only connector's
+/// files (`manifest.yaml`, `components.py`, `metadata.yaml`) anywhere in the
+/// project's files (outside the build output and the installed packages).
+#[test]
+fn no_upstream_manifest_is_vendored() {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = e.path();
+            if e.file_type().unwrap().is_dir() {
+                if !name.starts_with('.') && !["target", "node_modules"].contains(&name.as_str()) {
+                    walk(&path, found);
+                }
+            } else if ["manifest.yaml", "components.py", "metadata.yaml"].contains(&name.as_str()) {
+                found.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&root(), &mut found);
+    assert!(
+        found.is_empty(),
+        "upstream files in the project: {found:?}; pin them by sha256 in connector.json (`cargo xtask new-connector NAME VERSION --from DIR`) instead"
+    );
+}
