@@ -11,8 +11,13 @@
 //!    `cargo xtask provision` venv uses, copied in at the same path: upstream's
 //!    base then was `python:3.10-slim`, a CPython built into bookworm), and
 //!    `/airbyte/integration_code/main.py` (upstream's) launching the
-//!    connector; cached in a folder named by a hash of the recipe, the lock
-//!    and `main.py`, so a changed pin rebuilds it;
+//!    connector (for a manifest-only connector: the source-declarative-manifest
+//!    image's `main.py`, its pinned cdk's lock, and the connector's pinned
+//!    `manifest.yaml` and `components.py` at upstream's path,
+//!    `/airbyte/integration_code/source_declarative_manifest/`, as Airbyte's
+//!    manifest-only build lays them over that image); cached in a folder
+//!    named by a hash of the recipe, the lock, `main.py` and those files, so
+//!    a changed pin rebuilds it;
 //! 3. `docker import`ed into the engine with upstream's entrypoint, workdir,
 //!    labels and a `PATH` on which `python` is the venv's.
 //!
@@ -37,6 +42,50 @@ pub struct StandIn {
     /// connector's provisioned venv (its `upstream.python`, e.g. 3.10, which
     /// bookworm lacks), copied into the stand-in at the same path.
     pub python_of: Option<&'static str>,
+    /// More files of `/airbyte/integration_code/` (paths relative to it, and
+    /// their bytes), made when the stand-in is built: [`declarative_code`]
+    /// for a manifest-only connector, none for the others.
+    pub code: fn() -> Vec<(String, Vec<u8>)>,
+}
+
+fn no_code() -> Vec<(String, Vec<u8>)> {
+    Vec::new()
+}
+
+/// The `main.py` of Airbyte's `source-declarative-manifest` image, the base
+/// of every manifest-only connector's image (airbytehq/airbyte-python-cdk
+/// `Dockerfile`: it runs the cdk's `source_declarative_manifest` with the
+/// manifest at `source_declarative_manifest/manifest.yaml` beside it).
+pub const DECLARATIVE_MAIN_PY: &str =
+    "from airbyte_cdk.cli.source_declarative_manifest._run import run\n\nif __name__ == \"__main__\":\n    run()\n";
+
+/// A manifest-only connector's pinned `manifest.yaml` and `components.py`
+/// (provisioned: fetched and hash-checked by `cargo xtask provision`), at
+/// upstream's path `source_declarative_manifest/`.
+pub fn declarative_code(connector: &str) -> Vec<(String, Vec<u8>)> {
+    let entrypoint = crate::provision(connector);
+    let argv = shell_words::split(&entrypoint).expect("a shell-words entrypoint");
+    let arg = |flag: &str| {
+        argv.iter()
+            .position(|a| a == flag)
+            .map(|i| std::path::PathBuf::from(&argv[i + 1]))
+    };
+    let mut out = Vec::new();
+    for (flag, name) in [
+        ("--manifest", "manifest.yaml"),
+        ("--components", "components.py"),
+    ] {
+        if let Some(path) = arg(flag) {
+            let bytes = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            out.push((format!("source_declarative_manifest/{name}"), bytes));
+        }
+    }
+    assert!(
+        !out.is_empty(),
+        "{connector}'s entrypoint {entrypoint:?} names no manifest: is its upstream manifest-only?"
+    );
+    out
 }
 
 /// `airbyte/source-faker:7.2.1`. main.py as in airbytehq/airbyte
@@ -46,6 +95,7 @@ pub const FAKER: StandIn = StandIn {
     lock: "xtask/python/faker-7.2.1.txt",
     main_py: "from source_faker.run import run\n\nif __name__ == \"__main__\":\n    run()\n",
     python_of: None,
+    code: no_code,
 };
 
 /// `airbyte/source-freshdesk:3.1.3` (airbyte-cdk 0.88.4, which needs Python
@@ -56,6 +106,7 @@ pub const FRESHDESK: StandIn = StandIn {
     lock: "connectors/source-freshdesk/upstream.lock.txt",
     main_py: "from source_freshdesk.run import run\n\nif __name__ == \"__main__\":\n    run()\n",
     python_of: Some("source-freshdesk"),
+    code: no_code,
 };
 
 const MIRROR: &str = "http://deb.debian.org/debian";
@@ -235,7 +286,13 @@ fn stand_in_dir(cache: &Path, s: &StandIn) -> (PathBuf, Option<Duration>, Option
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", manifest.display()));
         recipe.push_str(&format!("\npython of {c}: {text}"));
     }
-    let stamp = format!("{:016x}", fnv1a(recipe.as_bytes()));
+    let extra = (s.code)();
+    let mut recipe = recipe.into_bytes();
+    for (path, bytes) in &extra {
+        recipe.extend_from_slice(format!("\n{path} {}\n", bytes.len()).as_bytes());
+        recipe.extend_from_slice(bytes);
+    }
+    let stamp = format!("{:016x}", fnv1a(&recipe));
     let slug = s.image.replace(['/', ':'], "-");
     let dir = cache.join(format!("{slug}-{stamp}"));
     if stamped(&dir, &stamp) {
@@ -313,6 +370,11 @@ fn stand_in_dir(cache: &Path, s: &StandIn) -> (PathBuf, Option<Duration>, Option
     let code = tmp.join("airbyte/integration_code");
     std::fs::create_dir_all(&code).unwrap();
     std::fs::write(code.join("main.py"), s.main_py).unwrap();
+    for (path, bytes) in &extra {
+        let to = code.join(path);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, bytes).unwrap();
+    }
     std::fs::write(tmp.join(STAMP), &stamp).unwrap();
     std::fs::rename(&tmp, &dir).unwrap();
     (dir, rootfs_built_in, Some(started.elapsed()))
