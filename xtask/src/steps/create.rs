@@ -95,7 +95,7 @@ pub fn new_connector(args: NewConnectorArgs) -> anyhow::Result<()> {
 
     // The kind, from metadata.yaml.
     let found = pin::find_metadata(&folder, &args.version, args.from.as_deref())?;
-    let (upstream, spec, notes) = match &found {
+    let (upstream, spec, mut notes) = match &found {
         Ok(f) if f.metadata.manifest_only => {
             eprintln!("new-connector: {folder}: {} says manifest-only: pinning its manifest", f.at);
             let from = args.from.clone();
@@ -168,6 +168,34 @@ pub fn new_connector(args: NewConnectorArgs) -> anyhow::Result<()> {
     // leaves no half-written connector.
     let tmp = connectors.join(format!(".{folder}.new-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
+    // A PyPI connector without --entrypoint: its package pinned, so the
+    // `next:` commands provision and run it when pasted.
+    let mut pypi = None;
+    if upstream.is_none() && args.entrypoint.is_none() {
+        let package = match &found {
+            Ok(f) => f.metadata.pypi_package.clone(),
+            Err(_) => None,
+        }
+        .unwrap_or_else(|| format!("airbyte-{folder}"));
+        std::fs::create_dir_all(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        match pin_pypi(&folder, &package, &args.version, &tmp) {
+            Ok(up) => {
+                notes.push(format!(
+                    "{package}=={} pinned with every dependency in {} (Python {})",
+                    args.version,
+                    codegen::upstream::DEFAULT_LOCK,
+                    up.python
+                ));
+                connector["upstream"] = serde_json::to_value(codegen::Upstream::Pypi(up.clone()))?;
+                pypi = Some(up);
+            }
+            Err(e) => notes.push(format!(
+                "could not pin the PyPI package {package}=={} ({e:#}): spec and discover need `--entrypoint CMD`, the connector installed on this machine; or write connector.json \"upstream\" and run `cargo xtask bump {folder} {}`",
+                args.version, args.version
+            )),
+        }
+    }
     let written = write_folder(&tmp, name, &connector, spec.as_ref(), &args.version);
     if let Err(e) = written.and_then(|()| {
         std::fs::rename(&tmp, &dir).with_context(|| format!("cannot create {}", dir.display()))
@@ -201,10 +229,33 @@ pub fn new_connector(args: NewConnectorArgs) -> anyhow::Result<()> {
     eprintln!("  {}", hint.command("build", &[&folder]));
     eprintln!("  {}", hint.command("spec", &[&folder, "--config-schema"]));
     eprintln!("  {}", hint.command("discover", &[&folder]));
-    if hint.entrypoint.is_none() && upstream.is_none() {
-        eprintln!("(spec and discover run the upstream connector: add `--entrypoint CMD`, the connector installed on this machine, unless it is provisioned for you)");
+    if hint.entrypoint.is_none() && upstream.is_none() && pypi.is_none() {
+        eprintln!("(spec and discover run the upstream connector: add `--entrypoint CMD`, the connector installed on this machine)");
     }
     Ok(())
+}
+
+/// The Python a new PyPI connector's lock is resolved with (Airbyte's
+/// python-connector-base images run 3.11).
+const PYPI_PYTHON: &str = "3.11";
+
+/// Resolves `package==version` with pip into `dir/upstream.lock.txt`.
+fn pin_pypi(
+    folder: &str,
+    package: &str,
+    version: &str,
+    dir: &Path,
+) -> anyhow::Result<codegen::upstream::Pypi> {
+    let up = codegen::upstream::Pypi {
+        package: package.to_string(),
+        version: version.to_string(),
+        python: PYPI_PYTHON.to_string(),
+        lock: codegen::upstream::DEFAULT_LOCK.to_string(),
+        command: None,
+        pins: Vec::new(),
+    };
+    crate::steps::provision::relock(folder, &up, version, &dir.join(&up.lock))?;
+    Ok(up)
 }
 
 /// The connector folder's files, into `dir`.
@@ -215,7 +266,7 @@ fn write_folder(
     spec: Option<&serde_json::Value>,
     version: &str,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     write_json(&dir.join("connector.json"), connector)?;
     write_json(
         &dir.join("documentation_url.patch.json"),

@@ -15,6 +15,11 @@ fn xtask(args: &[&str], stdin: &str) -> Output {
         // No metadata.yaml at hand, hermetically: a registry that refuses
         // at once (the PyPI template, as on a machine without network).
         .env("ATF_REGISTRY_URL", "https://127.0.0.1:9/files")
+        // ... and a package index that refuses at once: new-connector cannot
+        // pin the PyPI package, says so, and writes the template without it.
+        .env("PIP_INDEX_URL", "https://127.0.0.1:9/simple")
+        .env("PIP_RETRIES", "0")
+        .env("PIP_TIMEOUT", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -495,7 +500,25 @@ fn new_connector_without_metadata_says_it_writes_the_pypi_template() {
             .join("connectors/source-freshdesk/connector.json"),
     )
     .unwrap();
-    assert!(!cj.contains("declarative"), "{cj}");
+    assert!(
+        !cj.contains("declarative") && !cj.contains("\"upstream\""),
+        "{cj}"
+    );
+    // The package could not be pinned either: said, with the way out.
+    assert!(
+        stderr.contains("could not pin the PyPI package airbyte-source-freshdesk==3.0.2")
+            && stderr.contains("--entrypoint CMD"),
+        "{stderr}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("connectors"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary folders left: {leftovers:?}"
+    );
     // A mirror folder without the connector names the file it looked for.
     let empty = tmp.path().join("mirror");
     std::fs::create_dir(&empty).unwrap();

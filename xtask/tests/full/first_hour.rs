@@ -387,3 +387,73 @@ fn outputs_follow_cargo_target_dir() {
         "{stderr}"
     );
 }
+
+/// Issue 20: a fresh `new-connector`'s `next:` commands run when pasted,
+/// with no `--entrypoint`, for both kinds: a PyPI connector (its package,
+/// named by its metadata.yaml, pinned from PyPI, then provisioned by the
+/// pasted commands) and, with `../shared`, a manifest-only one.
+#[test]
+#[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
+fn a_fresh_new_connectors_next_commands_run_pasted_for_both_kinds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let connectors = tmp.path().join("my connectors");
+    // The metadata.yaml of a PyPI connector (a folder laid out like
+    // airbytehq/airbyte's): not `source-faker`, whose shipped folder builds
+    // alongside, but faker's package.
+    let mirror = tmp.path().join("mirror");
+    std::fs::create_dir_all(mirror.join("source-hint-pypi")).unwrap();
+    std::fs::write(
+        mirror.join("source-hint-pypi/metadata.yaml"),
+        "data:\n  dockerImageTag: 7.2.1\n  license: MIT\n  tags:\n    - language:python\n  remoteRegistries:\n    pypi:\n      enabled: true\n      packageName: airbyte-source-faker\n",
+    )
+    .unwrap();
+    let mut cases = vec![(
+        "hint-pypi",
+        "7.2.1",
+        mirror.clone(),
+        "airbyte-source-faker==7.2.1 pinned",
+    )];
+    match testkit::shared("a_fresh_new_connectors_next_commands_run_pasted (manifest-only part)") {
+        Some(shared) => cases.push((
+            "pokeapi",
+            "0.3.0",
+            shared.join("manifests"),
+            "says manifest-only",
+        )),
+        None => eprintln!("the manifest-only part skips: ../shared is absent"),
+    }
+    for (name, version, from, said) in cases {
+        let work = testkit::target_dir()
+            .join("workflow")
+            .join(format!("source-{name}"));
+        let _ = std::fs::remove_dir_all(&work);
+        let (out, _, stderr) = xtask(
+            &[
+                "new-connector",
+                name,
+                version,
+                "--from",
+                s(&from),
+                "--connectors-dir",
+                s(&connectors),
+            ],
+            &[],
+        );
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains(said), "{stderr}");
+        let next = hints(&stderr);
+        assert_eq!(next.len(), 3, "build, spec, discover: {stderr}");
+        for h in &next {
+            assert!(!h.contains("--entrypoint"), "{h}");
+            let (out, stdout, stderr) = paste(h);
+            assert!(out.status.success(), "{h}:\n{stderr}");
+            if h.starts_with("cargo xtask spec") {
+                let schema: Value = serde_json::from_str(&stdout).unwrap();
+                assert_eq!(schema["type"], "object", "{stdout}");
+            }
+            if h.starts_with("cargo xtask discover") {
+                assert!(stderr.contains("wrote a config stub"), "{stderr}");
+            }
+        }
+    }
+}
