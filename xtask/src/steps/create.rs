@@ -8,11 +8,11 @@
 //! hand, gets the PyPI template. The folder is written whole or not at all.
 
 use crate::ground::{read_json, write_json, Dirs, Hint};
-use crate::steps::declarative::pin::{self, Choices};
+use crate::steps::declarative::pin::{self, Choices, PinArgs};
 use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Args)]
 pub struct NewConnectorArgs {
@@ -25,18 +25,8 @@ pub struct NewConnectorArgs {
     /// hints, whose `spec` and `discover` run it
     #[arg(long, value_name = "CMD", env = "ATF_ENTRYPOINT")]
     entrypoint: Option<String>,
-    /// Folder laid out like airbytehq/airbyte's `airbyte-integrations/connectors/`
-    /// holding `source-NAME/metadata.yaml` (and a manifest-only connector's
-    /// `manifest.yaml`, `components.py`) [default: Airbyte's registry]
-    #[arg(long, value_name = "DIR", env = "ATF_UPSTREAM_MIRROR")]
-    from: Option<PathBuf>,
-    /// Take a connector whose license is not MIT: name the license, e.g. `ELv2`
-    #[arg(long, value_name = "LICENSE")]
-    accept_license: Option<String>,
-    /// Run a manifest-only connector on this airbyte-cdk version (locked on
-    /// first use) instead of the metadata's or the project's newest
-    #[arg(long, value_name = "VERSION")]
-    cdk: Option<String>,
+    #[command(flatten)]
+    pin: PinArgs,
     #[command(flatten)]
     dirs: Dirs,
 }
@@ -94,35 +84,19 @@ pub fn new_connector(args: NewConnectorArgs) -> anyhow::Result<()> {
     }
 
     // The kind, from metadata.yaml.
-    let found = pin::find_metadata(&folder, &args.version, args.from.as_deref())?;
+    let found = pin::find_metadata(&folder, &args.version, args.pin.from.as_deref())?;
     let (upstream, spec, mut notes) = match &found {
         Ok(f) if f.metadata.manifest_only => {
             eprintln!("new-connector: {folder}: {} says manifest-only: pinning its manifest", f.at);
-            let from = args.from.clone();
-            let retry = |license: &str| {
-                let mut words = vec![
-                    "cargo".to_string(),
-                    "xtask".into(),
-                    "new-connector".into(),
-                    name.clone(),
-                    args.version.clone(),
-                ];
-                if let Some(d) = &from {
-                    words.extend(["--from".into(), d.display().to_string()]);
-                }
-                if let Some(c) = &args.cdk {
-                    words.extend(["--cdk".into(), c.clone()]);
-                }
-                if let Some(d) = &args.dirs.connectors_dir {
-                    words.extend(["--connectors-dir".into(), d.display().to_string()]);
-                }
-                words.extend(["--accept-license".into(), license.to_string()]);
-                shell_words::join(words)
-            };
+            let mut command: Vec<String> = ["cargo", "xtask", "new-connector", name, &args.version]
+                .map(String::from)
+                .into();
+            if let Some(d) = &args.dirs.connectors_dir {
+                command.extend(["--connectors-dir".into(), d.display().to_string()]);
+            }
             let choices = Choices {
-                accept_license: args.accept_license.as_deref(),
-                cdk: args.cdk.as_deref(),
-                retry: &retry,
+                args: &args.pin,
+                command,
             };
             let p = pin::pin(&folder, &args.version, f, &choices)?;
             (Some(p.upstream), Some(p.spec), p.notes)

@@ -30,17 +30,8 @@ pub struct BumpArgs {
     /// The new version is backward-incompatible: also raise the image's `io.airbyte.version` label (v1 -> v2)
     #[arg(long)]
     breaking: bool,
-    /// Folder laid out like airbytehq/airbyte's `airbyte-integrations/connectors/`
-    /// holding the new version's `metadata.yaml` (and a manifest-only
-    /// connector's files) [default: Airbyte's registry]
-    #[arg(long, value_name = "DIR", env = "ATF_UPSTREAM_MIRROR")]
-    from: Option<PathBuf>,
-    /// Take a new version whose license is not MIT: name the license, e.g. `ELv2`
-    #[arg(long, value_name = "LICENSE")]
-    accept_license: Option<String>,
-    /// Run a manifest-only version on this airbyte-cdk version
-    #[arg(long, value_name = "VERSION")]
-    cdk: Option<String>,
+    #[command(flatten)]
+    pin: declarative::pin::PinArgs,
     #[command(flatten)]
     dirs: Dirs,
 }
@@ -145,7 +136,7 @@ pub fn bump(args: BumpArgs) -> anyhow::Result<()> {
     // The new version's kind, from its metadata.yaml: a manifest-only
     // version is pinned (and the connector switches kind if it was PyPI).
     let declarative_now = connector["upstream"]["kind"] == codegen::upstream::DECLARATIVE;
-    match declarative::pin::find_metadata(&args.name, &args.version, args.from.as_deref())? {
+    match declarative::pin::find_metadata(&args.name, &args.version, args.pin.from.as_deref())? {
         Ok(found) if found.metadata.manifest_only => {
             return bump_declarative(&args, &dir, connector, &found, &image, &new_image, label_note);
         }
@@ -251,34 +242,22 @@ fn bump_declarative(
     let recorded_path = dir.join(codegen::SPEC_RECORDED);
     let old_spec = read_json(&recorded_path).ok().map(|r| r["spec"].clone());
 
-    let retry = |license: &str| {
-        let mut words = vec![
-            "cargo".to_string(),
-            "xtask".into(),
-            "bump".into(),
-            args.name.clone(),
-            args.version.clone(),
-        ];
-        if let Some(d) = &args.from {
-            words.extend(["--from".into(), d.display().to_string()]);
-        }
-        if let Some(d) = &args.dirs.connectors_dir {
-            words.extend(["--connectors-dir".into(), d.display().to_string()]);
-        }
-        words.extend(["--accept-license".into(), license.to_string()]);
-        shell_words::join(words)
-    };
+    let mut command: Vec<String> = ["cargo", "xtask", "bump", &args.name, &args.version]
+        .map(String::from)
+        .into();
+    if let Some(d) = &args.dirs.connectors_dir {
+        command.extend(["--connectors-dir".into(), d.display().to_string()]);
+    }
     let choices = declarative::pin::Choices {
-        accept_license: args.accept_license.as_deref(),
-        cdk: args.cdk.as_deref(),
-        retry: &retry,
+        args: &args.pin,
+        command,
     };
     // Stops here, before any work, when the license is not accepted.
     declarative::pin::check_license(&args.name, &args.version, found, &choices)?;
     // The old version's streams, before anything changes.
     let old_streams = match &old_up {
         Some(_) => {
-            match crate::steps::provision::provision_from(dir, args.from.as_deref(), false) {
+            match crate::steps::provision::provision_from(dir, args.pin.from.as_deref(), false) {
                 Ok(Some(p)) => {
                     declarative::changes::discover(dir, &p.command()).map_err(|e| e.to_string())
                 }
@@ -576,9 +555,10 @@ mod tests {
             version: "1.1.0".into(),
             breaking: false,
             // An empty mirror: no metadata.yaml, no registry asked.
-            from: Some(tmp.path().to_path_buf()),
-            accept_license: None,
-            cdk: None,
+            pin: declarative::pin::PinArgs {
+                from: Some(tmp.path().to_path_buf()),
+                ..Default::default()
+            },
             dirs: Dirs {
                 connectors_dir: Some(tmp.path().to_path_buf()),
             },

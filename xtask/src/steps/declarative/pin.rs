@@ -88,14 +88,44 @@ pub struct Pin {
     pub notes: Vec<String>,
 }
 
-/// What the user decided on the command line.
+/// The flags of `new-connector` and `bump` that pin a manifest-only connector.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct PinArgs {
+    /// Folder laid out like airbytehq/airbyte's `airbyte-integrations/connectors/`
+    /// holding `source-NAME/metadata.yaml` (and a manifest-only connector's
+    /// `manifest.yaml`, `components.py`) [default: Airbyte's registry]
+    #[arg(long, value_name = "DIR", env = "ATF_UPSTREAM_MIRROR")]
+    pub from: Option<PathBuf>,
+    /// Take a connector whose license is not MIT: name the license, e.g. `ELv2`
+    #[arg(long, value_name = "LICENSE")]
+    pub accept_license: Option<String>,
+    /// Run a manifest-only connector on this airbyte-cdk version (locked on
+    /// first use) instead of the metadata's or the project's newest
+    #[arg(long, value_name = "VERSION")]
+    pub cdk: Option<String>,
+}
+
+/// What the user decided on the command line, and the command as typed.
 pub struct Choices<'a> {
-    /// `--accept-license LICENSE`.
-    pub accept_license: Option<&'a str>,
-    /// `--cdk VERSION`: this cdk, not the metadata's or the project's.
-    pub cdk: Option<&'a str>,
-    /// The command that retries with the license accepted, for the error.
-    pub retry: &'a dyn Fn(&str) -> String,
+    pub args: &'a PinArgs,
+    /// The command's words before these flags (`cargo xtask bump source-x
+    /// 1.2.3 --connectors-dir DIR`), for the command that retries.
+    pub command: Vec<String>,
+}
+
+impl Choices<'_> {
+    /// The command again, with these flags and `--accept-license LICENSE`.
+    pub fn retry(&self, license: &str) -> String {
+        let mut words = self.command.clone();
+        if let Some(d) = &self.args.from {
+            words.extend(["--from".into(), d.display().to_string()]);
+        }
+        if let Some(c) = &self.args.cdk {
+            words.extend(["--cdk".into(), c.clone()]);
+        }
+        words.extend(["--accept-license".into(), license.to_string()]);
+        shell_words::join(words)
+    }
 }
 
 /// The connector's license, or the error that stops it: a license other
@@ -112,11 +142,11 @@ pub fn check_license(
     } else {
         m.license.clone()
     };
-    if license != MIT && choices.accept_license != Some(license.as_str()) {
+    if license != MIT && choices.args.accept_license.as_deref() != Some(license.as_str()) {
         bail!(
             "{name} {version} is licensed {license:?}, not MIT ({}): Estuary imports only MIT-licensed upstream versions; to take it anyway, accept its license by name:\n  {}",
             found.at,
-            (choices.retry)(&license)
+            choices.retry(&license)
         );
     }
     Ok(license)
@@ -166,7 +196,7 @@ pub fn pin(name: &str, version: &str, found: &Found, choices: &Choices) -> anyho
     let mut candidates: Vec<String> = Vec::new();
     let locked = locked_cdks();
     let mut why_not_metadata = None;
-    match (choices.cdk, &m.cdk) {
+    match (choices.args.cdk.as_deref(), &m.cdk) {
         (Some(c), _) => candidates.push(c.to_string()),
         (None, Some(c)) if locked.contains(c) => candidates.push(c.clone()),
         (None, Some(c)) => {
@@ -177,7 +207,7 @@ pub fn pin(name: &str, version: &str, found: &Found, choices: &Choices) -> anyho
         }
         (None, None) => {}
     }
-    if choices.cdk.is_none() {
+    if choices.args.cdk.is_none() {
         for c in &locked {
             if !candidates.contains(c) {
                 candidates.push(c.clone());
