@@ -339,8 +339,16 @@ impl Api {
             .collect();
         if let Some(filter) = &route.filter {
             let field = |r: &'_ Value| -> Value { field_of(r, &filter.field).clone() };
-            if let Some(bound) = rec.param(&filter.param) {
-                out.retain(|r| compare(&field(r), bound) != Ordering::Less);
+            let bound = rec.param(&filter.param).and_then(|v| match &filter.prefix {
+                Some(prefix) => v.strip_prefix(prefix.as_str()),
+                None => Some(v),
+            });
+            if let Some(bound) = bound {
+                let keep = |o: Ordering| match filter.exclusive {
+                    true => o == Ordering::Greater,
+                    false => o != Ordering::Less,
+                };
+                out.retain(|r| keep(compare(&field(r), bound)));
             }
             if let Some(bound) = filter.until_param.as_ref().and_then(|p| rec.param(p)) {
                 out.retain(|r| compare(&field(r), bound) != Ordering::Greater);
@@ -553,5 +561,53 @@ fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
             size_param,
             default_size,
         } => crate::search::scroll(rec, &records, size_param, *default_size),
+        Pagination::LinkCursor {
+            cursor_param,
+            size_param,
+            default_size,
+        } => link_cursor(
+            rec,
+            records,
+            cursor_param,
+            size(rec, size_param, *default_size),
+        ),
     }
+}
+
+/// Sentry's pagination: a bare array and a `Link` header whose `next` link
+/// says whether there are `results` and carries the `cursor` to send back
+/// (`0:<offset>:0`, Sentry's `value:offset:is_prev`).
+fn link_cursor(rec: &Recorded, records: Vec<Value>, param: &str, n: usize) -> Answer {
+    let start = match rec.param(param) {
+        None => 0,
+        Some(c) => match c
+            .strip_prefix("0:")
+            .and_then(|r| r.strip_suffix(":0"))
+            .and_then(|o| o.parse::<usize>().ok())
+        {
+            Some(offset) => offset.min(records.len()),
+            None => {
+                return Answer::json(
+                    400,
+                    json!({"detail": format!("mock: cursor \"{c}\" is not one this mock gave")}),
+                )
+            }
+        },
+    };
+    let end = (start + n).min(records.len());
+    let link = |rel: &str, offset: usize, results: bool| {
+        let cursor = format!("0:{offset}:{}", u8::from(rel == "previous"));
+        format!(
+            "<{}>; rel=\"{rel}\"; results=\"{results}\"; cursor=\"{cursor}\"",
+            url_with(rec, param, &cursor)
+        )
+    };
+    let mut answer = Answer::json(200, Value::Array(records[start..end].to_vec()));
+    let header = format!(
+        "{}, {}",
+        link("previous", start.saturating_sub(n), start > 0),
+        link("next", end, end < records.len())
+    );
+    answer.headers.push(("link".into(), header));
+    answer
 }

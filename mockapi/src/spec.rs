@@ -43,7 +43,11 @@
 //!   seconds, Zendesk's `start_time`), or strings. A `field` starting with `/`
 //!   is a JSON pointer into the record (GitHub filters commits on
 //!   `/commit/committer/date`). Records come ordered by `field`, ascending,
-//!   or newest first with `"order": "desc"` (Stripe).
+//!   or newest first with `"order": "desc"` (Stripe). With `prefix`, the
+//!   parameter's value is the prefix then the bound (Sentry's
+//!   `query=lastSeen:>2025-07-01T12:00:00.000000Z`; a value without it
+//!   filters nothing); with `"exclusive": true` the records must be after
+//!   the bound, not at it (Sentry's `>`).
 //! - `pagination.style`:
 //!   - `page`: `page_param` (default `page`, 1-based) and `size_param`;
 //!     with `"link": true` a `Link: <...>; rel="next"` header while more remain;
@@ -62,7 +66,12 @@
 //!     `after_url` carrying only `cursor` (the filter bound inside it);
 //!   - `time_export`: Zendesk's time-based incremental export: the body is
 //!     `{records_key: [...], "count", "end_time", "next_page",
-//!     "end_of_stream"}`, `next_page` filtering from `end_time`.
+//!     "end_of_stream"}`, `next_page` filtering from `end_time`;
+//!   - `link_cursor`: Sentry's: the records as a bare array and a `Link`
+//!     header with a `rel="previous"` and a `rel="next"` link, each with
+//!     `results="true|false"` and `cursor="0:<offset>:0"`, sent back as
+//!     `cursor_param` (default `cursor`); the last page's next link says
+//!     `results="false"`; a cursor this mock did not give gets 400.
 //! - `headers`: fixed headers on every answer (Intercom's rate-limit ones).
 //! - `records_key`: with `page` style, wrap the records as `{key: [...]}`.
 //! - `scenarios`: named switches a test (or `--scenario`) turns on: a `status`
@@ -211,6 +220,13 @@ pub struct Filter {
     pub until_param: Option<String>,
     #[serde(default)]
     pub order: Order,
+    /// The parameter's value is this prefix then the bound (Sentry's
+    /// `lastSeen:>`).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Keep records strictly after the bound.
+    #[serde(default)]
+    pub exclusive: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
@@ -285,6 +301,15 @@ pub enum Pagination {
     /// `end_of_stream` once a page is not full. Needs a `filter`.
     TimeExport {
         records_key: String,
+        #[serde(default = "per_page")]
+        size_param: String,
+        default_size: usize,
+    },
+    /// Sentry's `Link` header cursors (`rel="next"; results="true";
+    /// cursor="0:100:0"`) over a bare array.
+    LinkCursor {
+        #[serde(default = "cursor")]
+        cursor_param: String,
         #[serde(default = "per_page")]
         size_param: String,
         default_size: usize,

@@ -6,5 +6,6 @@ mod auth;
 mod filter;
 mod harness;
 mod search;
+mod sentry_style;
 mod stripe_style;
 mod zendesk_style;

@@ -22,6 +22,8 @@ mod e2e_freshdesk;
 mod e2e_github;
 mod e2e_harvest;
 mod e2e_intercom;
+mod e2e_pagerduty;
+mod e2e_sentry;
 mod e2e_stripe;
 mod e2e_zendesk_support;
 mod first_hour;

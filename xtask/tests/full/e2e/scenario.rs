@@ -170,6 +170,10 @@ pub enum StateShape {
     Object { at: &'static str, only: bool },
     /// In each binding state, the object at `at` has `cursor: value`.
     Field { at: &'static str },
+    /// Full refresh (no cursor, every read from the start): each stream's
+    /// binding state is exactly `state` (the cdk's
+    /// `{"__ab_no_cursor_state_message": true}`), the cursor values ignored.
+    FullRefresh { state: fn() -> Value },
 }
 
 /// The state after the resumed capture.
@@ -342,6 +346,21 @@ impl Case {
                     have.sort();
                     expected.sort();
                     assert_eq!(have, expected, "{state}");
+                }
+            }
+            StateShape::FullRefresh { state: kept } => {
+                let states = binding_states(state);
+                for (s, w) in streams {
+                    match w {
+                        Some(_) => {
+                            assert_eq!(states.get(s.name), Some(&kept()), "{}: {state}", s.name)
+                        }
+                        None => assert!(
+                            states.get(s.name).is_none(),
+                            "{} has no state: {state}",
+                            s.name
+                        ),
+                    }
                 }
             }
             StateShape::Field { at } => {
