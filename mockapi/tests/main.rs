@@ -7,4 +7,5 @@ mod filter;
 mod harness;
 mod search;
 mod stripe_style;
+mod token_style;
 mod zendesk_style;
