@@ -339,7 +339,10 @@ impl Api {
             .collect();
         if let Some(filter) = &route.filter {
             let field = |r: &'_ Value| -> Value { field_of(r, &filter.field).clone() };
-            if let Some(bound) = rec.param(&filter.param) {
+            let bound = (!filter.param.is_empty())
+                .then(|| rec.param(&filter.param))
+                .flatten();
+            if let Some(bound) = bound {
                 out.retain(|r| compare(&field(r), bound) != Ordering::Less);
             }
             if let Some(bound) = filter.until_param.as_ref().and_then(|p| rec.param(p)) {

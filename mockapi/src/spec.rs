@@ -44,6 +44,8 @@
 //!   is a JSON pointer into the record (GitHub filters commits on
 //!   `/commit/committer/date`). Records come ordered by `field`, ascending,
 //!   or newest first with `"order": "desc"` (Stripe).
+//!   Without `param`, the records are only ordered (Calendly's event types,
+//!   asked with `sort=updated_at:desc` and no time filter).
 //! - `pagination.style`:
 //!   - `page`: `page_param` (default `page`, 1-based) and `size_param`;
 //!     with `"link": true` a `Link: <...>; rel="next"` header while more remain;
@@ -211,6 +213,8 @@ fn get() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Filter {
+    /// Empty (absent): no filter, the records are only ordered by `field`.
+    #[serde(default)]
     pub param: String,
     pub field: String,
     /// Keep records whose `field` is `<=` this query parameter too.

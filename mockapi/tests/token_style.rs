@@ -103,3 +103,32 @@ fn the_cursor_style_puts_its_records_under_records_key() {
     assert_eq!(uris(&last, "entries", "uuid"), ["a-3"]);
     assert_eq!(last["has_more"], false);
 }
+
+#[test]
+fn a_filter_without_param_only_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = json!({
+        "routes": [
+            {"name": "event_types", "path": "/event_types", "data": "types.json",
+             "filter": {"field": "updated_at", "order": "desc"}}
+        ]
+    });
+    std::fs::write(dir.path().join("mock.json"), spec.to_string()).unwrap();
+    let types = json!([
+        {"uri": "t/1", "updated_at": "2025-01-01T10:00:00.000000Z"},
+        {"uri": "t/3", "updated_at": "2025-03-01T10:00:00.000000Z"},
+        {"uri": "t/2", "updated_at": "2025-02-01T10:00:00.000000Z"}
+    ]);
+    std::fs::write(dir.path().join("types.json"), types.to_string()).unwrap();
+    let mut api = Api::new(Loaded::read(dir.path()).unwrap());
+    // Whatever the query says (an empty parameter name included), nothing is
+    // dropped: newest first.
+    let (_, body) = get(&mut api, "/event_types", &[("", "2025-02-15T00:00:00Z")]);
+    let got: Vec<&str> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["uri"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ["t/3", "t/2", "t/1"]);
+}
