@@ -89,7 +89,10 @@ fn a_token_at_a_body_path_pages_over_the_filtered_records_until_it_is_null() {
     assert_eq!(uris(&three, "collection", "uri"), ["e/1", "e/2", "e/3"]);
     let (status, bad) = get(&mut api, "/scheduled_events", &[("page_token", "abc")]);
     assert_eq!(status, 400, "{bad}");
-    assert!(bad["message"].as_str().unwrap().contains("\"abc\""), "{bad}");
+    assert!(
+        bad["message"].as_str().unwrap().contains("\"abc\""),
+        "{bad}"
+    );
 }
 
 #[test]

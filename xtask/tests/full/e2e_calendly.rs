@@ -47,8 +47,8 @@
 //! One test function: the requests share one build and run in order; the
 //! steps are the common scenario (`e2e/scenario.rs`), this file its case.
 
-use crate::e2e::{checkpoints_after_last_document, pages};
 use crate::e2e::scenario::*;
+use crate::e2e::{checkpoints_after_last_document, pages};
 use mockapi::MockApi;
 use serde_json::{json, Value};
 
@@ -180,7 +180,10 @@ impl Hooks for Calendly {
     /// start: the 20 events of its first page are not claimed.
     fn failed(&self, _mock: &MockApi, _first: &Capture, failed: &Capture) {
         let after = checkpoints_after_last_document(&failed.run, 0);
-        assert!(!after.is_empty(), "the connector checkpoints the failed stream");
+        assert!(
+            !after.is_empty(),
+            "the connector checkpoints the failed stream"
+        );
         for c in after {
             let updated = &c["state"]["updated"]["bindingStateV1"];
             if let Some(events) = updated.get("scheduled_events") {
