@@ -339,10 +339,13 @@ impl Api {
             .collect();
         if let Some(filter) = &route.filter {
             let field = |r: &'_ Value| -> Value { field_of(r, &filter.field).clone() };
-            let bound = rec.param(&filter.param).and_then(|v| match &filter.prefix {
-                Some(prefix) => v.strip_prefix(prefix.as_str()),
-                None => Some(v),
-            });
+            let bound = (!filter.param.is_empty())
+                .then(|| rec.param(&filter.param))
+                .flatten()
+                .and_then(|v| match &filter.prefix {
+                    Some(prefix) => v.strip_prefix(prefix.as_str()),
+                    None => Some(v),
+                });
             if let Some(bound) = bound {
                 let keep = |o: Ordering| match filter.exclusive {
                     true => o == Ordering::Greater,
@@ -455,6 +458,44 @@ pub(crate) fn url_with(rec: &Recorded, param: &str, value: &str) -> String {
     )
 }
 
+/// A `token` pagination's next-page token: the offset of the next record,
+/// in an opaque-looking form (the connector must send it back unchanged).
+fn encode_token(offset: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("mock-offset:{offset}"))
+}
+
+fn decode_token(token: &str) -> Option<usize> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("mock-offset:")?
+        .parse()
+        .ok()
+}
+
+/// Sets `value` at the JSON pointer `pointer` of `body`, making the objects
+/// on the way.
+fn set_at(body: &mut Value, pointer: &str, value: Value) {
+    let mut at = body;
+    let keys: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|k| k.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let Some((last, path)) = keys.split_last() else {
+        return;
+    };
+    for k in path {
+        if !at.get(k).is_some_and(Value::is_object) {
+            at[k.as_str()] = json!({});
+        }
+        at = &mut at[k.as_str()];
+    }
+    at[last.as_str()] = value;
+}
+
 fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
     let wrap = |records: Vec<Value>| match &route.records_key {
         Some(key) => json!({ key.as_str(): records }),
@@ -493,6 +534,7 @@ fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
             id_field,
             size_param,
             default_size,
+            records_key,
         } => {
             let n = size(rec, size_param, *default_size);
             let start = match rec.param(cursor_param) {
@@ -511,11 +553,38 @@ fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
                 200,
                 json!({
                     "object": "list",
-                    "data": records[start..end],
+                    records_key.as_str(): records[start..end],
                     "has_more": end < records.len(),
                     "url": rec.path,
                 }),
             )
+        }
+        Pagination::Token {
+            token_param,
+            token_path,
+            records_key,
+            size_param,
+            default_size,
+        } => {
+            let n = size(rec, size_param, *default_size);
+            let start = match rec.param(token_param) {
+                None => 0,
+                Some(t) => match decode_token(t) {
+                    Some(offset) => offset.min(records.len()),
+                    None => {
+                        return Answer::json(
+                            400,
+                            json!({"title": "Invalid Argument",
+                                   "message": format!("mock: page token \"{t}\" is not one this mock gave")}),
+                        )
+                    }
+                },
+            };
+            let end = (start + n).min(records.len());
+            let next = (end < records.len()).then(|| encode_token(end));
+            let mut body = json!({ records_key.as_str(): records[start..end] });
+            set_at(&mut body, token_path, json!(next));
+            Answer::json(200, body)
         }
         Pagination::NextUrl {
             records_key,

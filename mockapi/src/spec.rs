@@ -48,11 +48,20 @@
 //!   `query=lastSeen:>2025-07-01T12:00:00.000000Z`; a value without it
 //!   filters nothing); with `"exclusive": true` the records must be after
 //!   the bound, not at it (Sentry's `>`).
+//!   Without `param`, the records are only ordered (Calendly's event types,
+//!   asked with `sort=updated_at:desc` and no time filter).
 //! - `pagination.style`:
 //!   - `page`: `page_param` (default `page`, 1-based) and `size_param`;
 //!     with `"link": true` a `Link: <...>; rel="next"` header while more remain;
 //!   - `cursor`: Stripe's `starting_after=<id>` (`cursor_param`, `id_field`),
-//!     the body is `{"object": "list", "data": [...], "has_more": bool, "url": path}`;
+//!     the body is `{"object": "list", "data": [...], "has_more": bool, "url": path}`
+//!     (`records_key` in place of `data`: ChartMogul's `entries`, paged by
+//!     `start-after=<uuid>`);
+//!   - `token`: an opaque next-page token at the JSON pointer `token_path` of
+//!     the body (null on the last page), sent back as `token_param`, the
+//!     records under `records_key`: Calendly's
+//!     `{"collection": [...], "pagination": {"next_page_token": ...}}` and
+//!     `page_token`; a token this mock did not give gets 400;
 //!   - `next_url`: Harvest's `page`/`per_page` with the records under
 //!     `records_key` and `next_page`, `total_pages`, `links.next` in the body;
 //!   - `search`: Intercom's search (a POST): the request body's `query` (its
@@ -213,6 +222,8 @@ fn get() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Filter {
+    /// Empty (absent): no filter, the records are only ordered by `field`.
+    #[serde(default)]
     pub param: String,
     pub field: String,
     /// Keep records whose `field` is `<=` this query parameter too.
@@ -254,6 +265,19 @@ pub enum Pagination {
         #[serde(default = "id")]
         id_field: String,
         #[serde(default = "limit")]
+        size_param: String,
+        default_size: usize,
+        /// The key of the records in the body (ChartMogul's `entries`).
+        #[serde(default = "data")]
+        records_key: String,
+    },
+    /// An opaque next-page token in the body at `token_path`, sent back as
+    /// `token_param` (Calendly's `pagination.next_page_token` and
+    /// `page_token`).
+    Token {
+        token_param: String,
+        token_path: String,
+        records_key: String,
         size_param: String,
         default_size: usize,
     },

@@ -8,4 +8,5 @@ mod harness;
 mod search;
 mod sentry_style;
 mod stripe_style;
+mod token_style;
 mod zendesk_style;

@@ -323,12 +323,15 @@ pub fn answers(mock: &MockApi, route: &str, status: u16) -> usize {
 
 /// The checkpoints that came after the last document of `binding` (a
 /// capture that failed mid-read of that binding must claim no progress past
-/// it).
+/// it). Binding 0 is the one without `binding` (Flow's JSON omits zeros).
 pub fn checkpoints_after_last_document(run: &Run, binding: u64) -> Vec<&Value> {
     let last = run
         .messages
         .iter()
-        .rposition(|m| m.get("captured").is_some_and(|c| c["binding"] == binding))
+        .rposition(|m| {
+            m.get("captured")
+                .is_some_and(|c| c["binding"].as_u64().unwrap_or(0) == binding)
+        })
         .unwrap_or_else(|| panic!("no document of binding {binding}"));
     run.messages[last..]
         .iter()
