@@ -102,6 +102,9 @@ pub enum Kept {
     /// The last one read (a scroll not sorted by the cursor whose upstream
     /// cursor compares each record with the state the read started from).
     Last,
+    /// None: a full-refresh stream (read whole every time; its `cursor` is
+    /// not asserted in any state, the connector's hook says what it keeps).
+    Nothing,
 }
 
 /// How the resumed read of a stream carries the state's cursor to the API:
@@ -277,6 +280,7 @@ impl Case {
             .zip(&docs)
             .map(|(s, d)| match s.kept {
                 _ if d.is_empty() => Value::Null,
+                Kept::Nothing => Value::Null,
                 Kept::Greatest => max_of(d, s.cursor).clone(),
                 Kept::Last => d.last().unwrap()[s.cursor].clone(),
             })
@@ -300,9 +304,14 @@ impl Case {
         }
     }
 
-    /// `state` keeps `want[i]` as stream i's cursor (`None`: no state).
+    /// `state` keeps `want[i]` as stream i's cursor (`None`: no state);
+    /// full-refresh streams ([`Kept::Nothing`]) are left to the hooks.
     fn assert_state(&self, state: &Value, want: &[Option<Value>]) {
-        let streams = self.streams.iter().zip(want);
+        let streams = self
+            .streams
+            .iter()
+            .zip(want)
+            .filter(|(s, _)| !matches!(s.kept, Kept::Nothing));
         match &self.state {
             StateShape::Mentions => {
                 let text = state.to_string();
@@ -332,11 +341,17 @@ impl Case {
                 }
                 if *only {
                     let mut have: Vec<&String> = states.as_object().unwrap().keys().collect();
+                    have.retain(|n| {
+                        !self
+                            .streams
+                            .iter()
+                            .any(|s| s.name == *n && matches!(s.kept, Kept::Nothing))
+                    });
                     let mut expected: Vec<&str> = self
                         .streams
                         .iter()
                         .zip(want)
-                        .filter(|(_, w)| w.is_some())
+                        .filter(|(s, w)| w.is_some() && !matches!(s.kept, Kept::Nothing))
                         .map(|(s, _)| s.name)
                         .collect();
                     have.sort();
