@@ -17,6 +17,8 @@ mod declarative_registry;
 mod declarative_sweep;
 mod docker_faker;
 mod docker_freshdesk;
+mod e2e_alpha_vantage;
+mod e2e_braze;
 mod e2e_freshdesk;
 mod e2e_github;
 mod e2e_harvest;
