@@ -183,7 +183,11 @@ impl Api {
             .routes
             .iter()
             .find(|r| {
-                r.method.eq_ignore_ascii_case(&rec.method) && path_matches(&r.path, &rec.path)
+                r.method.eq_ignore_ascii_case(&rec.method)
+                    && path_matches(&r.path, &rec.path)
+                    && r.query
+                        .iter()
+                        .all(|(k, v)| rec.param(k) == Some(v.as_str()))
             })
             .cloned()
         else {
@@ -402,6 +406,7 @@ fn authorized(auth: &Auth, rec: &Recorded) -> bool {
             rec.header("authorization") == Some(format!("Bearer {token}").as_str())
         }
         Auth::Header { name, value } => rec.header(name) == Some(value.as_str()),
+        Auth::Query { name, value } => rec.param(name) == Some(value.as_str()),
         Auth::All(all) => all.iter().all(|a| authorized(a, rec)),
     }
 }
@@ -497,9 +502,27 @@ fn set_at(body: &mut Value, pointer: &str, value: Value) {
 }
 
 fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
-    let wrap = |records: Vec<Value>| match &route.records_key {
-        Some(key) => json!({ key.as_str(): records }),
-        None => Value::Array(records),
+    let wrap = |records: Vec<Value>| {
+        let records = match &route.object_by {
+            Some(field) => Value::Object(
+                records
+                    .into_iter()
+                    .map(|mut r| {
+                        let key = match r.as_object_mut().and_then(|o| o.remove(field)) {
+                            Some(Value::String(s)) => s,
+                            Some(v) => v.to_string(),
+                            None => String::new(),
+                        };
+                        (key, r)
+                    })
+                    .collect(),
+            ),
+            None => Value::Array(records),
+        };
+        match &route.records_key {
+            Some(key) => json!({ key.as_str(): records }),
+            None => records,
+        }
     };
     let Some(p) = &route.pagination else {
         return Answer::json(200, wrap(records));
@@ -507,6 +530,7 @@ fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
     match p {
         Pagination::Page {
             page_param,
+            first_page,
             size_param,
             default_size,
             link,
@@ -515,9 +539,9 @@ fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
             let page: usize = rec
                 .param(page_param)
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(1)
-                .max(1);
-            let start = (page - 1).saturating_mul(n).min(records.len());
+                .unwrap_or(*first_page)
+                .max(*first_page);
+            let start = (page - first_page).saturating_mul(n).min(records.len());
             let end = (start + n).min(records.len());
             let more = end < records.len();
             let mut answer = Answer::json(200, wrap(records[start..end].to_vec()));

@@ -29,10 +29,14 @@
 //!   are the ones the mock answers; a request for another host gets 404).
 //! - `auth`: what every request must carry: `basic` (username, password),
 //!   `bearer` (token), `header` (name, value), or `all` (a list of these, every
-//!   one required: Harvest's bearer token and `Harvest-Account-Id` header). A
-//!   request without it gets 401 with the `unauthorized` body.
+//!   one required: Harvest's bearer token and `Harvest-Account-Id` header), or
+//!   `query` (name, value: an API key as a query parameter, Alpha Vantage's
+//!   `apikey`). A request without it gets 401 with the `unauthorized` body.
 //! - `routes`: `method` (default GET) and `path` (exact, or ending in `/*`
-//!   for a prefix); the answer is `body` (fixed JSON), `file` (a file of the
+//!   for a prefix), and with `query` (`{"function": "TIME_SERIES_DAILY"}`)
+//!   only requests carrying those query parameters (several routes on one
+//!   path, told apart by a parameter: Alpha Vantage's `/query`); the answer
+//!   is `body` (fixed JSON), `file` (a file of the
 //!   mock folder, byte for byte: a registry's `manifest.yaml`), or the
 //!   records of `data` (a JSON array file), filtered, ordered by the filter
 //!   field, and paginated.
@@ -51,8 +55,10 @@
 //!   Without `param`, the records are only ordered (Calendly's event types,
 //!   asked with `sort=updated_at:desc` and no time filter).
 //! - `pagination.style`:
-//!   - `page`: `page_param` (default `page`, 1-based) and `size_param`;
-//!     with `"link": true` a `Link: <...>; rel="next"` header while more remain;
+//!   - `page`: `page_param` (default `page`, 1-based; `"first_page": 0` for
+//!     0-based, Braze's `page`; a request without it gets the first page) and
+//!     `size_param`; with `"link": true` a `Link: <...>; rel="next"` header
+//!     while more remain;
 //!   - `cursor`: Stripe's `starting_after=<id>` (`cursor_param`, `id_field`),
 //!     the body is `{"object": "list", "data": [...], "has_more": bool, "url": path}`
 //!     (`records_key` in place of `data`: ChartMogul's `entries`, paged by
@@ -83,6 +89,10 @@
 //!     `results="false"`; a cursor this mock did not give gets 400.
 //! - `headers`: fixed headers on every answer (Intercom's rate-limit ones).
 //! - `records_key`: with `page` style, wrap the records as `{key: [...]}`.
+//! - `object_by`: a field of the records: they are answered as one object
+//!   keyed by that field's value (removed from each record), under
+//!   `records_key` when given (Alpha Vantage's time series: `{"Time Series
+//!   (Daily)": {"2025-01-02": {...}}}`), in the data file's order.
 //! - `scenarios`: named switches a test (or `--scenario`) turns on: a `status`
 //!   for a route (`times`: only the first N matching calls, default always;
 //!   `after`: only after N good calls; `retry_after` seconds for 429), or
@@ -183,9 +193,22 @@ fn shift_instant(v: &mut Value, secs: i64) {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum Auth {
-    Basic { username: String, password: String },
-    Bearer { token: String },
-    Header { name: String, value: String },
+    Basic {
+        username: String,
+        password: String,
+    },
+    Bearer {
+        token: String,
+    },
+    Header {
+        name: String,
+        value: String,
+    },
+    /// A query parameter (an API key in the URL).
+    Query {
+        name: String,
+        value: String,
+    },
     All(Vec<Auth>),
 }
 
@@ -213,6 +236,12 @@ pub struct Route {
     /// Answers even a request without credentials (e.g. an OAuth token endpoint).
     #[serde(default)]
     pub public: bool,
+    /// Matches only requests carrying these query parameters.
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// Answers the records as one object keyed by this field.
+    #[serde(default)]
+    pub object_by: Option<String>,
 }
 
 fn get() -> String {
@@ -254,6 +283,9 @@ pub enum Pagination {
     Page {
         #[serde(default = "page")]
         page_param: String,
+        /// The first page's number (default 1).
+        #[serde(default = "one")]
+        first_page: usize,
         size_param: String,
         default_size: usize,
         #[serde(default)]
@@ -340,6 +372,9 @@ pub enum Pagination {
     },
 }
 
+fn one() -> usize {
+    1
+}
 fn data() -> String {
     "data".into()
 }

@@ -3,6 +3,7 @@
 //! meet it.
 
 mod auth;
+mod braze_alpha_vantage_style;
 mod filter;
 mod harness;
 mod search;

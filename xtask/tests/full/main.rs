@@ -18,6 +18,8 @@ mod declarative_registry;
 mod declarative_sweep;
 mod docker_faker;
 mod docker_freshdesk;
+mod e2e_alpha_vantage;
+mod e2e_braze;
 mod e2e_calendly;
 mod e2e_chartmogul;
 mod e2e_freshdesk;

@@ -345,11 +345,17 @@ impl Case {
                 }
                 if *only {
                     let mut have: Vec<&String> = states.as_object().unwrap().keys().collect();
+                    have.retain(|n| {
+                        !self
+                            .streams
+                            .iter()
+                            .any(|s| s.name == *n && matches!(s.kept, Kept::Nothing))
+                    });
                     let mut expected: Vec<&str> = self
                         .streams
                         .iter()
                         .zip(want)
-                        .filter(|(_, w)| w.is_some())
+                        .filter(|(s, w)| w.is_some() && !matches!(s.kept, Kept::Nothing))
                         .map(|(s, _)| s.name)
                         .collect();
                     have.sort();
