@@ -98,6 +98,18 @@ pub const FAKER: StandIn = StandIn {
     code: no_code,
 };
 
+/// `airbyte/source-sentry:0.8.14`, manifest-only: Airbyte builds it over the
+/// `source-declarative-manifest` image of its cdk (its pinned cdk's lock
+/// here, on Debian's Python 3.11), with the manifest at
+/// `source_declarative_manifest/manifest.yaml`.
+pub const SENTRY: StandIn = StandIn {
+    image: "airbyte/source-sentry:0.8.14",
+    lock: "cdk/airbyte-cdk-7.23.4.lock.txt",
+    main_py: DECLARATIVE_MAIN_PY,
+    python_of: None,
+    code: || declarative_code("source-sentry"),
+};
+
 /// `airbyte/source-freshdesk:3.1.3` (airbyte-cdk 0.88.4, which needs Python
 /// 3.10: on 3.11 its dataclasses fail to import). main.py as upstream's
 /// (`source_freshdesk/run.py` has `run()`).

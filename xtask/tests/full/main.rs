@@ -18,6 +18,7 @@ mod declarative_registry;
 mod declarative_sweep;
 mod docker_faker;
 mod docker_freshdesk;
+mod docker_sentry;
 mod e2e_alpha_vantage;
 mod e2e_braze;
 mod e2e_calendly;

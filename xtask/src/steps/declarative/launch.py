@@ -5,18 +5,25 @@ prints runs it with the cdk venv's Python):
 
     launch.py --manifest M --manifest-sha256 H [--components C --components-sha256 H] -- VERB ARGS...
 
-The files run only when their sha256 is the pinned one. `spec` prints the
-connector's own spec, built from the manifest's `spec` section as the image's
-`SourceLocalYaml` builds it; `source-declarative-manifest spec` would print the
-generic runner's spec instead. The other verbs are the cdk's own
-`source-declarative-manifest VERB ... --manifest-path M [--components-path C]`
-(airbyte_cdk/cli/source_declarative_manifest/_run.py, which registers the
-components module under the names the image gives it).
+The files run only when their sha256 is the pinned one. Every verb runs as
+in the connector's image, where `source-declarative-manifest` finds the
+manifest baked at `source_declarative_manifest/manifest.yaml` and builds a
+`SourceLocalYaml` (airbyte_cdk/cli/source_declarative_manifest/_run.py:
+`_get_local_yaml_source`): the declarative source of the manifest with the
+config, catalog and state of the command line, its `components.py`
+importable as `components` and `source_declarative_manifest.components`.
+So `spec` prints the connector's own spec (`source-declarative-manifest spec
+--manifest-path` would print the generic runner's), and the same code runs
+on every cdk from 6.x (which has no `--manifest-path`) to 7.x.
 """
 
 import argparse
 import hashlib
+import importlib.util
+import json
 import sys
+import time
+import traceback
 
 
 def pinned(path, want, what):
@@ -44,27 +51,61 @@ def main():
     if a.components:
         pinned(a.components, a.components_sha256, "components")
 
-    from airbyte_cdk.cli.source_declarative_manifest import _run
+    import inspect
 
-    if args[:1] == ["spec"]:
-        from airbyte_cdk.entrypoint import launch
-        from airbyte_cdk.sources.declarative.concurrent_declarative_source import (
-            ConcurrentDeclarativeSource,
-        )
+    import yaml
+    from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
+    from airbyte_cdk.sources.declarative.concurrent_declarative_source import (
+        ConcurrentDeclarativeSource as Source,
+    )
 
+    try:
         if a.components:
-            _run._register_components_from_file(a.components)
-        manifest = _run._parse_manifest_from_file(a.manifest)
-        source = ConcurrentDeclarativeSource(
-            catalog=None, config={}, state=None, source_config=manifest
-        )
-        launch(source, args)
-        return
-    extra = ["--manifest-path", a.manifest]
-    if a.components:
-        extra += ["--components-path", a.components]
-    _run.handle_remote_manifest_command(args + extra)
+            register_components(a.components)
+        parsed = AirbyteEntrypoint.parse_args(args)
+        config = Source.read_config(parsed.config) if hasattr(parsed, "config") else None
+        catalog = Source.read_catalog(parsed.catalog) if hasattr(parsed, "catalog") else None
+        state = Source.read_state(parsed.state) if hasattr(parsed, "state") else []
+        with open(a.manifest, encoding="utf-8") as f:
+            manifest = yaml.safe_load(f)
+        kwargs = dict(catalog=catalog, config=config, state=state, source_config=manifest)
+        if "config_path" in inspect.signature(Source.__init__).parameters:
+            # cdk 7: the config's path, for its config migrations.
+            kwargs["config_path"] = getattr(parsed, "config", None)
+        source = Source(**kwargs)
+    except Exception as error:
+        # As the image says it (_get_local_yaml_source), then the traceback.
+        trace_error(error)
+        raise
+    launch(source, args)
 
+
+def register_components(path):
+    """`components.py` as the image imports it (the cdk's
+    `_register_components_from_file`, which older cdks lack)."""
+    spec = importlib.util.spec_from_file_location("components", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["components"] = module
+    sys.modules["source_declarative_manifest.components"] = module
+    spec.loader.exec_module(module)
+
+
+def trace_error(error):
+    message = {
+        "type": "TRACE",
+        "trace": {
+            "type": "ERROR",
+            "emitted_at": int(time.time() * 1000),
+            "error": {
+                "message": "Error starting the sync. This could be due to an invalid configuration or catalog. Please contact Support for assistance. Error: "
+                + str(error),
+                "internal_message": str(error),
+                "stack_trace": traceback.format_exc(),
+                "failure_type": "system_error",
+            },
+        },
+    }
+    print(json.dumps(message), flush=True)
 
 if __name__ == "__main__":
     main()

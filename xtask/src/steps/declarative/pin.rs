@@ -364,6 +364,11 @@ pub fn spec_of(command: &str) -> Result<serde_json::Value, String> {
     let mut why = trace
         .or_else(|| last.map(str::to_string))
         .unwrap_or_else(|| format!("no SPEC message ({})", out.status));
+    // Recorded in connector.json: no path of this machine's cache in it.
+    why = why.replace(
+        &crate::steps::provision::cache_root().display().to_string(),
+        "<venv cache>",
+    );
     if why.len() > 240 {
         let mut cut = 240;
         while !why.is_char_boundary(cut) {
