@@ -53,36 +53,69 @@ fn no_code() -> Vec<(String, Vec<u8>)> {
 }
 
 /// The `main.py` of Airbyte's `source-declarative-manifest` image, the base
-/// of every manifest-only connector's image (airbytehq/airbyte-python-cdk
-/// `Dockerfile`: it runs the cdk's `source_declarative_manifest` with the
-/// manifest at `source_declarative_manifest/manifest.yaml` beside it).
+/// of every manifest-only connector's image. Its Dockerfile
+/// (airbytehq/airbyte-python-cdk, the 3.11 one) lays the cdk's
+/// `source_declarative_manifest/_run.py` out as the package
+/// `source_declarative_manifest` (`__init__.py`, `run.py`, `spec.json`) in
+/// `/airbyte/integration_code`, so its `SourceLocalYaml` finds the baked
+/// `manifest.yaml` beside it (`pkgutil.get_data` of its own package).
 pub const DECLARATIVE_MAIN_PY: &str =
-    "from airbyte_cdk.cli.source_declarative_manifest._run import run\n\nif __name__ == \"__main__\":\n    run()\n";
+    "from source_declarative_manifest.run import run\n\nif __name__ == \"__main__\":\n    run()\n";
 
-/// A manifest-only connector's pinned `manifest.yaml` and `components.py`
-/// (provisioned: fetched and hash-checked by `cargo xtask provision`), at
-/// upstream's path `source_declarative_manifest/`.
+/// The `source_declarative_manifest` package of a manifest-only connector's
+/// image: the pinned cdk's `_run.py` as `run.py` and its `spec.json` (from
+/// the provisioned cdk venv: the same pinned version), an empty
+/// `__init__.py`, and the connector's pinned `manifest.yaml` and
+/// `components.py` (fetched and hash-checked by `cargo xtask provision`).
 pub fn declarative_code(connector: &str) -> Vec<(String, Vec<u8>)> {
     let entrypoint = crate::provision(connector);
     let argv = shell_words::split(&entrypoint).expect("a shell-words entrypoint");
     let arg = |flag: &str| {
         argv.iter()
             .position(|a| a == flag)
-            .map(|i| std::path::PathBuf::from(&argv[i + 1]))
+            .map(|i| PathBuf::from(&argv[i + 1]))
     };
-    let mut out = Vec::new();
+    let read = |path: &Path| {
+        std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    };
+    let package = "source_declarative_manifest";
+    let mut out = vec![(format!("{package}/__init__.py"), Vec::new())];
+    // <venv>/bin/python -> <venv>/lib/python3.X/site-packages/airbyte_cdk/...
+    let venv = Path::new(&argv[0])
+        .parent()
+        .and_then(Path::parent)
+        .expect("a venv's bin/python");
+    let site = std::fs::read_dir(venv.join("lib"))
+        .expect("the venv's lib/")
+        .flatten()
+        .map(|e| {
+            e.path()
+                .join("site-packages/airbyte_cdk/cli/source_declarative_manifest")
+        })
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "{} holds no airbyte_cdk/cli/source_declarative_manifest",
+                venv.display()
+            )
+        });
+    out.push((format!("{package}/run.py"), read(&site.join("_run.py"))));
+    out.push((
+        format!("{package}/spec.json"),
+        read(&site.join("spec.json")),
+    ));
+    let mut pinned = 0;
     for (flag, name) in [
         ("--manifest", "manifest.yaml"),
         ("--components", "components.py"),
     ] {
         if let Some(path) = arg(flag) {
-            let bytes = std::fs::read(&path)
-                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-            out.push((format!("source_declarative_manifest/{name}"), bytes));
+            out.push((format!("{package}/{name}"), read(&path)));
+            pinned += 1;
         }
     }
     assert!(
-        !out.is_empty(),
+        pinned > 0,
         "{connector}'s entrypoint {entrypoint:?} names no manifest: is its upstream manifest-only?"
     );
     out
