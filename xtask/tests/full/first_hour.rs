@@ -15,13 +15,24 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn xtask(args: &[&str], envs: &[(&str, &str)]) -> (Output, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
+    run_xtask(args, envs, false)
+}
+
+/// `online`: Airbyte's registry and PyPI as the machine reaches them; else
+/// both refuse at once, so `new-connector` writes the PyPI template
+/// without pinning a package (what these tests are not about).
+fn run_xtask(args: &[&str], envs: &[(&str, &str)], online: bool) -> (Output, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(args)
         .env_remove("ATF_CONNECTORS_DIR")
-        .env_remove("ATF_ENTRYPOINT")
-        .envs(envs.iter().copied())
-        .output()
-        .expect("run xtask");
+        .env_remove("ATF_ENTRYPOINT");
+    if !online {
+        cmd.env("ATF_REGISTRY_URL", "https://127.0.0.1:9/files")
+            .env("PIP_INDEX_URL", "https://127.0.0.1:9/simple")
+            .env("PIP_RETRIES", "0")
+            .env("PIP_TIMEOUT", "1");
+    }
+    let out = cmd.envs(envs.iter().copied()).output().expect("run xtask");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     (out, stdout, stderr)
@@ -49,11 +60,15 @@ fn hints(stderr: &str) -> Vec<String> {
 
 /// Runs a hint as pasted into a shell (`cargo xtask` is this xtask binary).
 fn paste(hint: &str) -> (Output, String, String) {
+    paste_on(hint, false)
+}
+
+fn paste_on(hint: &str, online: bool) -> (Output, String, String) {
     let words = shell_words::split(hint).unwrap_or_else(|e| panic!("{hint}: {e}"));
     assert_eq!(&words[..2], ["cargo", "xtask"], "{hint}");
     let args: Vec<&str> = words[2..].iter().map(String::as_str).collect();
     eprintln!("pasting: {hint}");
-    xtask(&args, &[])
+    run_xtask(&args, &[], online)
 }
 
 #[test]
@@ -427,7 +442,7 @@ fn a_fresh_new_connectors_next_commands_run_pasted_for_both_kinds() {
             .join("workflow")
             .join(format!("source-{name}"));
         let _ = std::fs::remove_dir_all(&work);
-        let (out, _, stderr) = xtask(
+        let (out, _, stderr) = run_xtask(
             &[
                 "new-connector",
                 name,
@@ -438,6 +453,7 @@ fn a_fresh_new_connectors_next_commands_run_pasted_for_both_kinds() {
                 s(&connectors),
             ],
             &[],
+            true,
         );
         assert!(out.status.success(), "{stderr}");
         assert!(stderr.contains(said), "{stderr}");
@@ -445,7 +461,7 @@ fn a_fresh_new_connectors_next_commands_run_pasted_for_both_kinds() {
         assert_eq!(next.len(), 3, "build, spec, discover: {stderr}");
         for h in &next {
             assert!(!h.contains("--entrypoint"), "{h}");
-            let (out, stdout, stderr) = paste(h);
+            let (out, stdout, stderr) = paste_on(h, true);
             assert!(out.status.success(), "{h}:\n{stderr}");
             if h.starts_with("cargo xtask spec") {
                 let schema: Value = serde_json::from_str(&stdout).unwrap();
