@@ -1,8 +1,8 @@
 //! `source-braze` end to end: its binary built by `cargo xtask build`, the
 //! real upstream connector (Airbyte's manifest-only source-braze 0.4.0: its
-//! pinned `manifest.yaml` and `components.py` run by airbyte-cdk 6.56.1, the
-//! cdk `new-connector` picked: 7.x refuses `components.py`'s import of
-//! `DatetimeBasedCursor`), and the mock of Braze's REST API in
+//! pinned `manifest.yaml` and `components.py` run by airbyte-cdk 6.10.0, the
+//! cdk of its metadata's `baseImage`, `source-declarative-manifest:6.10.0`,
+//! launched as that image does), and the mock of Braze's REST API in
 //! `connectors/source-braze/tests/mock/` reached through the mock's HTTPS
 //! proxy (the config's `url` names the instance, `rest.iad-01.braze.com`).
 //!
@@ -22,18 +22,29 @@
 //!   empty page (Braze answers 100 per page: two pages of records and an
 //!   empty third).
 //! - `check` is `CheckStream` of `campaigns`: a bad key fails it with the
-//!   cdk's message for the 401.
-//! - Incremental streams (`campaigns_analytics`, `kpi_daily_new_users`, ...,
-//!   eight in all) use `components.py` `DatetimeIncrementalSyncComponent`
-//!   (`CustomIncrementalSync`, `step_option`), and `events` uses
-//!   `EventsRecordExtractor`; neither runs on this cdk (nor could on the
-//!   metadata's 6.10.0: its `RequestOption.field_name` is an
-//!   `InterpolatedString` too): the first stops with "unhashable type:
-//!   'InterpolatedString'" (`components.py` line 59 keys a dict with it), the
-//!   second with "'generator' object has no attribute 'get'" (the cdk's
-//!   decoder yields). So the captured streams are two full-refresh ones, and
-//!   the test checks that those two still fail as they do (`Braze::discovered`):
-//!   when a new upstream version fixes them, it says so.
+//!   cdk's message for the 401 ("Unauthorized. Please ensure you are
+//!   authenticated correctly.").
+//! - Every incremental stream, eight in all (`campaigns_analytics`,
+//!   `canvases_analytics`, `events_analytics`, `cards_analytics`,
+//!   `segments_analytics` and the three `kpi_daily_*`; their
+//!   `incremental_sync` is `CustomIncrementalSync`), uses
+//!   `components.py` `DatetimeIncrementalSyncComponent` (a
+//!   `DatetimeBasedCursor` sending `ending_at` and the slice's `length` in
+//!   days, `step_option`), and `events` uses `EventsRecordExtractor`. Neither
+//!   runs on the image's own cdk 6.10.0 (nor on 6.56.1): the cdk makes every
+//!   `RequestOption.field_name` an `InterpolatedString` (and evaluates it in
+//!   its own `DatetimeBasedCursor._get_request_options`), while
+//!   `components.py` line 59 keys the request's parameters with it, so the
+//!   first request of every slice stops with "unhashable type:
+//!   'InterpolatedString'" before it is sent: `kpi_daily_new_users` sends no
+//!   request at all, `campaigns_analytics` reads its parent `campaigns` and
+//!   then stops without calling `/campaigns/data_series`. `events` reads its
+//!   first page and stops with "'generator' object has no attribute 'get'"
+//!   (the cdk's decoder yields). So the airbyte/source-braze:0.4.0 image
+//!   fails these streams too, and the captured streams are two full-refresh
+//!   ones; the test checks that the others still fail as they do
+//!   (`Braze::discovered`): when a new upstream version fixes them, it says
+//!   so.
 //!
 //! A finding of the failure step: after `canvases` gave up on its 500s, the
 //! cdk still checkpoints its full-refresh marker
@@ -87,7 +98,9 @@ fn braze_spec_discover_validate_capture_resume_and_failures() {
         discover_calls_api: false,
         refused: Some(Refused {
             credential: "mock-braze-wrong-key",
-            message: &["Stream campaigns is not available: Unauthorized"],
+            // cdk 6.10's check of a 401 (6.56 said "Stream campaigns is not
+            // available: Unauthorized").
+            message: &["Unauthorized. Please ensure you are authenticated correctly."],
             call: (Some("campaigns"), 401),
             first: true,
         }),
@@ -134,29 +147,36 @@ impl Hooks for Braze {
     }
 
     /// Both lists are full refresh; the streams of `components.py` fail on
-    /// this cdk with upstream's own errors (see the module's comment).
+    /// this cdk with upstream's own errors, at the points the module's
+    /// comment names (see what the mock saw).
     fn discovered(&self, s: &Scene) {
         for b in s.selected {
             assert_eq!(b["resourceConfig"]["syncMode"], "full_refresh", "{b}");
         }
         let t = s.t;
         let all = t.discover(s.config);
-        let broken: Vec<Value> = ["events", "kpi_daily_new_users"]
-            .iter()
-            .map(|n| binding(&all, n).clone())
-            .collect();
-        assert_eq!(
-            broken[1]["resourceConfig"]["syncMode"], "incremental",
-            "{}",
-            broken[1]
-        );
-        // One capture each: a failed concurrent stream stops the sync
-        // before the others.
-        for (b, error) in broken.iter().zip([
-            "'generator' object has no attribute 'get'",
-            "unhashable type: 'InterpolatedString'",
-        ]) {
-            let stream = b["resourceConfig"]["stream"].as_str().unwrap();
+        let unhashable = "unhashable type: 'InterpolatedString'";
+        // (stream, its error, the paths the mock sees before it).
+        let broken: [(&str, &str, &[&str]); 3] = [
+            (
+                "events",
+                "'generator' object has no attribute 'get'",
+                &["/events/list"],
+            ),
+            // Stops building its first request: none is sent.
+            ("kpi_daily_new_users", unhashable, &[]),
+            // Reads its parent's list, then stops building the first
+            // analytics request (`/campaigns/data_series` is never called).
+            ("campaigns_analytics", unhashable, &["/campaigns/list"]),
+        ];
+        for (stream, error, paths) in broken {
+            let b = binding(&all, stream);
+            if stream != "events" {
+                assert_eq!(b["resourceConfig"]["syncMode"], "incremental", "{b}");
+            }
+            // One capture each: a failed concurrent stream stops the sync
+            // before the others.
+            t.mock.clear_requests();
             let run = t.run(
                 &t.entrypoint,
                 &[open_request(
@@ -175,6 +195,9 @@ impl Hooks for Braze {
                 "{stream} did not fail with {error:?}:\n{}",
                 run.stderr
             );
+            let mut seen: Vec<String> = t.mock.requests().into_iter().map(|r| r.path).collect();
+            seen.dedup();
+            assert_eq!(seen, paths, "{stream}: the mock saw");
         }
     }
 
