@@ -125,6 +125,19 @@ fn bump_moves_a_pypi_connector_to_its_manifest_only_version() {
         "{stderr}"
     );
 
+    // A version the folder does not hold: said, with both versions.
+    let out = xtask(
+        &["bump", "source-freshdesk", "3.2.21", "--from", &from],
+        &connectors,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no metadata.yaml of version 3.2.21 is at hand")
+            && stderr.contains("is of version \"3.2.20\", not \"3.2.21\""),
+        "{stderr}"
+    );
+
     // And it builds.
     let out = xtask(&["build", "source-freshdesk"], &connectors);
     assert!(

@@ -27,7 +27,8 @@ fn run_xtask(args: &[&str], envs: &[(&str, &str)], online: bool) -> (Output, Str
         .env_remove("ATF_CONNECTORS_DIR")
         .env_remove("ATF_ENTRYPOINT");
     if !online {
-        cmd.env("ATF_REGISTRY_URL", "https://127.0.0.1:9/files")
+        cmd.env_remove("ATF_UPSTREAM_MIRROR")
+            .env("ATF_REGISTRY_URL", "https://127.0.0.1:9/files")
             .env("PIP_INDEX_URL", "https://127.0.0.1:9/simple")
             .env("PIP_RETRIES", "0")
             .env("PIP_TIMEOUT", "1");

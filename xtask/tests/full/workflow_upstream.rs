@@ -15,6 +15,13 @@ fn xtask(args: &[&str]) -> (Output, String, String) {
         .args(args)
         .env_remove("ATF_CONNECTORS_DIR")
         .env_remove("ATF_ENTRYPOINT")
+        // No metadata.yaml or package index at hand: new-connector writes the
+        // PyPI template without pinning (what this file is not about).
+        .env_remove("ATF_UPSTREAM_MIRROR")
+        .env("ATF_REGISTRY_URL", "https://127.0.0.1:9/files")
+        .env("PIP_INDEX_URL", "https://127.0.0.1:9/simple")
+        .env("PIP_RETRIES", "0")
+        .env("PIP_TIMEOUT", "1")
         .output()
         .expect("run xtask");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();

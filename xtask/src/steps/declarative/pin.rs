@@ -67,8 +67,17 @@ pub fn find_metadata(
         let _ = std::fs::remove_file(&path);
     }
     let v: serde_json::Value = serde_json::from_str(&json)?;
+    let metadata = Metadata::from_json(&v);
+    // A checkout of another version (airbytehq/airbyte holds only the
+    // latest) does not describe this one.
+    if metadata.version != version {
+        return Ok(Err(format!(
+            "{at} is of version {:?}, not {version:?}",
+            metadata.version
+        )));
+    }
     Ok(Ok(Found {
-        metadata: Metadata::from_json(&v),
+        metadata,
         folder,
         at,
     }))
