@@ -34,20 +34,6 @@ fn config() -> Value {
     json!({"api_key": KEY, "domain": "acme.freshdesk.com", "start_date": "2025-01-01T00:00:00Z"})
 }
 
-/// `docker run` options giving the container the mock's environment: its
-/// proxy and CA variables, and its folder mounted where they point.
-fn mock_options(mock: &MockApi) -> Vec<String> {
-    let dir = mock.ca_file().parent().unwrap().display().to_string();
-    let mut opts = vec!["-v".to_string(), format!("{dir}:{dir}:ro")];
-    for (k, v) in mock.env() {
-        // PYTHONPATH: the mock's folder only (the host's means nothing inside).
-        let v = if k == "PYTHONPATH" { dir.clone() } else { v };
-        opts.push("-e".into());
-        opts.push(format!("{k}={v}"));
-    }
-    opts
-}
-
 fn open_request(bindings: &[Value], state: &Value) -> Value {
     e2e::open_request("source-freshdesk", &config(), bindings, Some(state))
 }

@@ -33,19 +33,6 @@ fn config() -> Value {
     json!({"auth_token": TOKEN, "hostname": "sentry.io", "organization": "acme", "project": "backend"})
 }
 
-/// `docker run` options giving the container the mock's environment: its
-/// proxy and CA variables, and its folder mounted where they point.
-fn mock_options(mock: &MockApi) -> Vec<String> {
-    let dir = mock.ca_file().parent().unwrap().display().to_string();
-    let mut opts = vec!["-v".to_string(), format!("{dir}:{dir}:ro")];
-    for (k, v) in mock.env() {
-        let v = if k == "PYTHONPATH" { dir.clone() } else { v };
-        opts.push("-e".into());
-        opts.push(format!("{k}={v}"));
-    }
-    opts
-}
-
 #[test]
 #[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn sentry_manifest_only_image_against_the_mock_api() {

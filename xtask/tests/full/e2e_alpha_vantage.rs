@@ -168,21 +168,7 @@ impl Hooks for AlphaVantage {
     }
 
     fn captured(&self, s: &Scene, first: &Capture) {
-        // Full refresh: each stream checkpoints the cdk's marker of a
-        // finished full-refresh read, no cursor (the read starts over).
-        let states = crate::e2e::binding_states(&first.state);
-        for name in ["time_series_daily", "time_series_weekly_adjusted"] {
-            let state = &states[name];
-            assert_eq!(
-                state,
-                &json!({"__ab_no_cursor_state_message": true}),
-                "{name}: {}",
-                first.state
-            );
-            for c in &first.cursors {
-                assert!(c.is_null());
-            }
-        }
+        first.assert_full_refresh(&["time_series_daily", "time_series_weekly_adjusted"]);
         let t = s.t;
         let daily = t.mock.requests_to("time_series_daily");
         // The 429, then the same call again (retried, not skipped).

@@ -211,21 +211,7 @@ impl Hooks for Braze {
     }
 
     fn captured(&self, s: &Scene, first: &Capture) {
-        // Full refresh: each stream checkpoints the cdk's marker of a
-        // finished full-refresh read, no cursor (the read starts over).
-        let states = crate::e2e::binding_states(&first.state);
-        for name in ["campaigns", "canvases"] {
-            let state = &states[name];
-            assert_eq!(
-                state,
-                &json!({"__ab_no_cursor_state_message": true}),
-                "{name}: {}",
-                first.state
-            );
-            for c in &first.cursors {
-                assert!(c.is_null());
-            }
-        }
+        first.assert_full_refresh(&["campaigns", "canvases"]);
         for (i, route) in ["campaigns", "canvases"].into_iter().enumerate() {
             let calls: Vec<_> =
                 s.t.mock

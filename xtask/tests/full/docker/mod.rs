@@ -109,3 +109,17 @@ pub fn median(mut d: Vec<Duration>) -> Duration {
     d.sort();
     d[d.len() / 2]
 }
+
+/// `docker run` options giving the container the mock's environment: its
+/// proxy and CA variables, and its folder mounted where they point.
+pub fn mock_options(mock: &mockapi::MockApi) -> Vec<String> {
+    let dir = mock.ca_file().parent().unwrap().display().to_string();
+    let mut opts = vec!["-v".to_string(), format!("{dir}:{dir}:ro")];
+    for (k, v) in mock.env() {
+        // PYTHONPATH: the mock's folder only (the host's means nothing inside).
+        let v = if k == "PYTHONPATH" { dir.clone() } else { v };
+        opts.push("-e".into());
+        opts.push(format!("{k}={v}"));
+    }
+    opts
+}

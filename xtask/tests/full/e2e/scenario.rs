@@ -243,6 +243,27 @@ pub struct Capture {
     pub carried: Vec<Value>,
 }
 
+impl Capture {
+    /// Each of `streams` checkpointed the cdk's marker of a finished
+    /// full-refresh read and no cursor (its next read starts over).
+    pub fn assert_full_refresh(&self, streams: &[&str]) {
+        let states = crate::e2e::binding_states(&self.state);
+        for name in streams {
+            assert_eq!(
+                states[*name],
+                json!({"__ab_no_cursor_state_message": true}),
+                "{name}: {}",
+                self.state
+            );
+        }
+        assert!(
+            self.cursors.iter().all(Value::is_null),
+            "{:?}",
+            self.cursors
+        );
+    }
+}
+
 /// What the steps share with the hooks.
 pub struct Scene<'a> {
     pub t: &'a E2e,
