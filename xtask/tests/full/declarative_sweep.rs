@@ -3,10 +3,10 @@
 //! (accepting its license by name where it is not MIT), `cargo xtask build`,
 //! `cargo xtask spec`, `cargo xtask discover`. Its baked spec must equal the
 //! connector's own spec as its pinned cdk computes it, after our patches;
-//! our binary's discover must offer the streams of the cdk's own
-//! `source-declarative-manifest discover` (run directly from the cdk venv,
-//! not through our launcher); the connectors broken upstream must fail with
-//! the cdk's own message. The table goes to stderr and to
+//! our binary's discover must offer the streams of the cdk's own discover
+//! (the connector laid out as in its image and run by the cdk's own
+//! `source_declarative_manifest` code, not through our launcher); the
+//! connectors broken upstream must fail with the cdk's own message. The table goes to stderr and to
 //! `target/declarative-sweep.md`.
 
 use serde_json::Value;
@@ -65,6 +65,45 @@ fn cdk_error(out: &Output) -> String {
                 .map(str::to_string)
         })
         .unwrap_or_default()
+}
+
+/// The cdk's own discover, independent of our launcher: the connector laid
+/// out as in its image (Airbyte's `source-declarative-manifest` image copies
+/// the cdk's `cli/source_declarative_manifest/_run.py` to the package
+/// `source_declarative_manifest/run.py`, the connector's manifest and
+/// components beside it), run through that module's own
+/// `handle_local_manifest_command`, as the image's `main.py` does on every
+/// cdk from 6.x (which has no `--manifest-path`).
+fn image_layout(python: &str, folder: &Path, dir: &Path, components: bool) -> Command {
+    let venv = Path::new(python).parent().and_then(Path::parent).unwrap();
+    let run_py = std::fs::read_dir(venv.join("lib"))
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            e.path()
+                .join("site-packages/airbyte_cdk/cli/source_declarative_manifest/_run.py")
+        })
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "{} has no source_declarative_manifest/_run.py",
+                venv.display()
+            )
+        });
+    let package = dir.join("source_declarative_manifest");
+    std::fs::create_dir_all(&package).unwrap();
+    std::fs::write(package.join("__init__.py"), "").unwrap();
+    std::fs::copy(run_py, package.join("run.py")).unwrap();
+    std::fs::copy(folder.join("manifest.yaml"), package.join("manifest.yaml")).unwrap();
+    if components {
+        std::fs::copy(folder.join("components.py"), package.join("components.py")).unwrap();
+    }
+    let mut cmd = Command::new(python);
+    cmd.current_dir(dir).args([
+        "-c",
+        "import sys; from source_declarative_manifest.run import handle_local_manifest_command; handle_local_manifest_command(sys.argv[1:])",
+    ]);
+    cmd
 }
 
 struct Row {
@@ -174,18 +213,8 @@ fn sweep_one(shared: &Path, name: &str, tmp: &Path) -> Result<Row, String> {
 
     // discover: ours against the cdk's own, with the fake config.
     let config = manifests.join("_run/configs").join(format!("{name}.json"));
-    let sdm = Path::new(&argv[0]).with_file_name("source-declarative-manifest");
-    let mut theirs = Command::new(&sdm);
-    theirs
-        .args(["discover", "--config"])
-        .arg(&config)
-        .arg("--manifest-path")
-        .arg(folder.join("manifest.yaml"));
-    if components {
-        theirs
-            .arg("--components-path")
-            .arg(folder.join("components.py"));
-    }
+    let mut theirs = image_layout(&argv[0], &folder, &tmp.join("image").join(name), components);
+    theirs.args(["discover", "--config"]).arg(&config);
     let theirs = theirs.output().unwrap();
     let their_streams = catalog_streams(&text(&theirs.stdout));
     let config_s = config.to_string_lossy().into_owned();
@@ -218,7 +247,11 @@ fn sweep_one(shared: &Path, name: &str, tmp: &Path) -> Result<Row, String> {
                     "discover differs: ours {our_streams:?}, the cdk's {theirs:?}"
                 ));
             }
-            format!("equal ({} streams)", theirs.len())
+            format!(
+                "equal ({} stream{})",
+                theirs.len(),
+                if theirs.len() == 1 { "" } else { "s" }
+            )
         }
         None => {
             // Broken upstream: ours fails too, quoting the cdk's message.
