@@ -41,10 +41,14 @@ pub enum Check {
     /// option carries `x-oauth2-provider`: the form shows raw credential
     /// fields and no sign-in button.
     OAuthUnmarked,
+    /// An `array` with no `items` schema (Sentry's `discover_fields` says
+    /// `item`): JSONForms has no renderer for it and the form shows "No
+    /// applicable renderer found".
+    ArrayNoItems,
 }
 
 impl Check {
-    pub const ALL: [Check; 9] = [
+    pub const ALL: [Check; 10] = [
         Check::DefaultType,
         Check::RequiredCollapsed,
         Check::OneOfIndistinct,
@@ -54,6 +58,7 @@ impl Check {
         Check::DuplicateOrder,
         Check::MissingOrder,
         Check::OAuthUnmarked,
+        Check::ArrayNoItems,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +72,7 @@ impl Check {
             Check::DuplicateOrder => "duplicate-order",
             Check::MissingOrder => "missing-order",
             Check::OAuthUnmarked => "oauth-unmarked",
+            Check::ArrayNoItems => "array-no-items",
         }
     }
 }
@@ -395,6 +401,22 @@ fn walk(v: &Value, path: &mut Vec<String>, out: &mut Vec<FormWarning>) {
 /// Checks of one schema node: its default and its description.
 fn node(s: &Map<String, Value>, path: &[String], out: &mut Vec<FormWarning>) {
     let ts = types(s);
+    if ts.contains(&"array") && !s.contains_key("items") {
+        // The item type: a misspelt `item` says it, else strings.
+        let item = match s.get("item") {
+            Some(Value::String(t)) => t.clone(),
+            _ => "string".into(),
+        };
+        out.push(FormWarning {
+            check: Check::ArrayNoItems,
+            pointer: pointer(path),
+            message: format!(
+                "an array with no \"items\"{}: the form has no renderer for it (\"No applicable renderer found\")",
+                if s.contains_key("item") { " (it says \"item\")" } else { "" }
+            ),
+            fix: fix(path, "items", serde_json::json!({ "type": item })),
+        });
+    }
     if let Some(d) = s.get("default") {
         let dt = json_type(d);
         let ok = ts.is_empty() || ts.contains(&dt) || (dt == "integer" && ts.contains(&"number"));

@@ -433,3 +433,29 @@ fn oauth_without_a_provider_mark_names_the_credentials_and_the_patch() {
         );
     }
 }
+
+#[test]
+fn array_without_items() {
+    // Sentry's `discover_fields` says `item` where JSON Schema says `items`.
+    let bad = json!({"type": "object", "properties": {
+        "discover_fields": {"type": "array", "item": "string"},
+        "tags": {"type": "array", "items": {"type": "string"}}
+    }});
+    let warnings = check_schema(&bad);
+    let w: Vec<_> = warnings
+        .iter()
+        .filter(|w| w.check == Check::ArrayNoItems)
+        .collect();
+    assert_eq!(w.len(), 1, "{warnings:?}");
+    assert_eq!(w[0].pointer, "/properties/discover_fields");
+    assert!(
+        w[0].message.contains("it says \"item\""),
+        "{}",
+        w[0].message
+    );
+    assert!(
+        w[0].fix.contains("\"items\"") && w[0].fix.contains("\"string\""),
+        "{}",
+        w[0].fix
+    );
+}
