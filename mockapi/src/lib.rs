@@ -11,6 +11,7 @@
 //! the Airbyte connector it runs).
 
 mod export;
+pub mod generate;
 pub mod routes;
 mod search;
 mod server;

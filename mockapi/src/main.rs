@@ -11,6 +11,11 @@
 //!    encoded), then the process exits 0.
 //!
 //! Errors (a bad `mock.json`, an unknown scenario) go to stderr, exit 1.
+//!
+//! `mockapi generate --python P --manifest M [--components C] --spec S --out DIR [--seed N]
+//! [--force] [--command C]`: writes a mock derived from a manifest-only
+//! connector's manifest into DIR (`mockapi::generate`), then prints its
+//! report (the streams served, those skipped with the reason) as JSON.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -22,8 +27,58 @@ fn main() {
     }
 }
 
+fn generate(args: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    const USAGE: &str = "usage: mockapi generate --python P --manifest M [--components C] --spec S --out DIR [--seed N] [--force] [--command C]";
+    let mut args = args.peekable();
+    let (mut python, mut manifest, mut spec, mut out) = (None, None, None, None);
+    let mut components = None;
+    let (mut seed, mut force, mut command) = (1u64, false, String::from("mockapi generate"));
+    while let Some(a) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .ok_or_else(|| anyhow::anyhow!("{name} needs a value: {USAGE}"))
+        };
+        match a.as_str() {
+            "--python" => python = Some(PathBuf::from(value("--python")?)),
+            "--manifest" => manifest = Some(PathBuf::from(value("--manifest")?)),
+            "--spec" => spec = Some(PathBuf::from(value("--spec")?)),
+            "--components" => components = Some(PathBuf::from(value("--components")?)),
+            "--out" => out = Some(PathBuf::from(value("--out")?)),
+            "--seed" => {
+                let v = value("--seed")?;
+                seed = v
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("--seed {v:?} is not a whole number: {USAGE}"))?
+            }
+            "--command" => command = value("--command")?,
+            "--force" => force = true,
+            other => anyhow::bail!("unexpected argument {other:?}: {USAGE}"),
+        }
+    }
+    let need = |v: Option<PathBuf>, name: &str| {
+        v.ok_or_else(|| anyhow::anyhow!("{name} is missing: {USAGE}"))
+    };
+    let opts = mockapi::generate::Options {
+        python: need(python, "--python")?,
+        manifest: need(manifest, "--manifest")?,
+        components,
+        spec: need(spec, "--spec")?,
+        out: need(out, "--out")?,
+        seed,
+        force,
+        command,
+    };
+    let report = mockapi::generate::generate(&opts)?;
+    println!("{report}");
+    Ok(())
+}
+
 fn serve() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("generate") {
+        args.next();
+        return generate(args);
+    }
     let mut dir = None;
     let mut scenarios = Vec::new();
     while let Some(a) = args.next() {

@@ -184,7 +184,7 @@ impl Api {
             .iter()
             .find(|r| {
                 r.method.eq_ignore_ascii_case(&rec.method)
-                    && path_matches(&r.path, &rec.path)
+                    && path_matches(r, &rec.path)
                     && r.query
                         .iter()
                         .all(|(k, v)| rec.param(k) == Some(v.as_str()))
@@ -373,8 +373,28 @@ impl Api {
                 }
             });
         }
+        if let Some(sample) = &route.sample {
+            let value =
+                path_param(route, &rec.path, &sample.param).or_else(|| rec.param(&sample.param));
+            if value.is_some_and(|v| !sample.full.iter().any(|f| f == v)) {
+                // The last ones: a grandchild's first parent id (in its own
+                // `full`) then comes once, under the first parent only.
+                out.drain(..out.len().saturating_sub(sample.records));
+            }
+        }
         out
     }
+}
+
+/// The value of the `{name}` segment of `route.path` in `path`.
+fn path_param<'a>(route: &Route, path: &'a str, name: &str) -> Option<&'a str> {
+    let want = format!("{{{name}}}");
+    route
+        .path
+        .split('/')
+        .zip(path.split('/'))
+        .find(|(w, _)| *w == want)
+        .map(|(_, g)| g)
 }
 
 /// A record's filter field: a top-level name, or a JSON pointer when it
@@ -388,11 +408,30 @@ pub(crate) fn field_of<'a>(record: &'a Value, field: &str) -> &'a Value {
     }
 }
 
-fn path_matches(pattern: &str, path: &str) -> bool {
-    match pattern.strip_suffix("/*") {
-        Some(prefix) => path.starts_with(prefix) && path.len() > prefix.len(),
-        None => pattern == path,
+fn path_matches(route: &Route, path: &str) -> bool {
+    let pattern = route.path.as_str();
+    if let Some(prefix) = pattern.strip_suffix("/*") {
+        return path.starts_with(prefix) && path.len() > prefix.len();
     }
+    if !pattern.contains('{') {
+        return pattern == path;
+    }
+    // `{name}` segments: one segment each, among `path_values.name` if listed.
+    let (want, got): (Vec<&str>, Vec<&str>) =
+        (pattern.split('/').collect(), path.split('/').collect());
+    want.len() == got.len()
+        && want.iter().zip(&got).all(|(w, g)| {
+            match w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                Some(name) => {
+                    !g.is_empty()
+                        && route
+                            .path_values
+                            .get(name)
+                            .is_none_or(|values| values.iter().any(|v| v == g))
+                }
+                None => w == g,
+            }
+        })
 }
 
 fn authorized(auth: &Auth, rec: &Recorded) -> bool {
@@ -589,6 +628,7 @@ fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
             records_key,
             size_param,
             default_size,
+            url,
         } => {
             let n = size(rec, size_param, *default_size);
             let start = match rec.param(token_param) {
@@ -605,7 +645,14 @@ fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
                 },
             };
             let end = (start + n).min(records.len());
-            let next = (end < records.len()).then(|| encode_token(end));
+            let next = (end < records.len()).then(|| {
+                let token = encode_token(end);
+                if *url {
+                    url_with(rec, token_param, &token)
+                } else {
+                    token
+                }
+            });
             let mut body = json!({ records_key.as_str(): records[start..end] });
             set_at(&mut body, token_path, json!(next));
             Answer::json(200, body)
@@ -645,6 +692,20 @@ fn paginate(route: &Route, rec: &Recorded, records: Vec<Value>) -> Answer {
                     },
                 }),
             )
+        }
+        Pagination::Offset {
+            offset_param,
+            size_param,
+            default_size,
+        } => {
+            let n = size(rec, size_param, *default_size);
+            let start: usize = rec
+                .param(offset_param)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+                .min(records.len());
+            let end = (start + n).min(records.len());
+            Answer::json(200, wrap(records[start..end].to_vec()))
         }
         Pagination::Search { .. } => unreachable!("answered by crate::search"),
         Pagination::AfterUrl { .. } | Pagination::TimeExport { .. } => {

@@ -33,7 +33,13 @@
 //!   `query` (name, value: an API key as a query parameter, Alpha Vantage's
 //!   `apikey`). A request without it gets 401 with the `unauthorized` body.
 //! - `routes`: `method` (default GET) and `path` (exact, or ending in `/*`
-//!   for a prefix), and with `query` (`{"function": "TIME_SERIES_DAILY"}`)
+//!   for a prefix; a segment `{name}` matches one segment, only the values
+//!   `path_values.name` lists where it is given: a child stream's route
+//!   that accepts its parents' ids, `/incidents/{incident_id}/log_entries`),
+//!   with `sample` (`{"param": "incident_id", "full": ["inc-1"],
+//!   "records": 1}`) the parents not in `full` get only the last
+//!   `records` records (nested streams stay small, one parent's children
+//!   still span pages), and with `query` (`{"function": "TIME_SERIES_DAILY"}`)
 //!   only requests carrying those query parameters (several routes on one
 //!   path, told apart by a parameter: Alpha Vantage's `/query`); the answer
 //!   is `body` (fixed JSON), `file` (a file of the
@@ -67,7 +73,13 @@
 //!     the body (null on the last page), sent back as `token_param`, the
 //!     records under `records_key`: Calendly's
 //!     `{"collection": [...], "pagination": {"next_page_token": ...}}` and
-//!     `page_token`; a token this mock did not give gets 400;
+//!     `page_token`; a token this mock did not give gets 400; with
+//!     `"url": true` the body holds the next page's whole URL (the request's
+//!     own with `token_param` set: Docker Hub's `next`, Tempo's
+//!     `metadata.next`);
+//!   - `offset`: `offset_param` (default `offset`, the first record's index)
+//!     and `size_param` (default `limit`): the records as a bare array or
+//!     under `records_key`;
 //!   - `next_url`: Harvest's `page`/`per_page` with the records under
 //!     `records_key` and `next_page`, `total_pages`, `links.next` in the body;
 //!   - `search`: Intercom's search (a POST): the request body's `query` (its
@@ -97,6 +109,9 @@
 //!   for a route (`times`: only the first N matching calls, default always;
 //!   `after`: only after N good calls; `retry_after` seconds for 429), or
 //!   `add_data`: more records for a route (records that appear later).
+//! - `generated`: written by `mockapi generate` (see `crate::generate`):
+//!   `{"command", "seed", "skipped": {stream: reason}, "notes": {stream:
+//!   [..]}}`; the server ignores it.
 //! - `shift_times`: `{"recorded_at": "<RFC 3339>", "fields": ["created"]}`:
 //!   data written at `recorded_at` is moved forward by the whole days since
 //!   then, in every value of a key named in `fields` (Unix seconds or
@@ -131,6 +146,11 @@ pub struct MockSpec {
     /// Headers on every answer (e.g. Intercom's `X-RateLimit-Remaining`).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Set by `mockapi generate` (`cargo xtask mock source-x --generate`):
+    /// the command that wrote this mock, its seed, and each stream it could
+    /// not serve with the reason. Not read by the server.
+    #[serde(default)]
+    pub generated: Option<Value>,
 }
 
 /// Moves the data's instants forward by the whole days since `recorded_at`.
@@ -242,6 +262,25 @@ pub struct Route {
     /// Answers the records as one object keyed by this field.
     #[serde(default)]
     pub object_by: Option<String>,
+    /// The values a `{name}` segment of `path` accepts (a child stream's
+    /// parent ids); a name not listed accepts any segment.
+    #[serde(default)]
+    pub path_values: BTreeMap<String, Vec<String>>,
+    /// Every parent but those in `full` gets only the last records.
+    #[serde(default)]
+    pub sample: Option<Sample>,
+}
+
+/// A child route's records by parent: the parents whose id (the `{param}`
+/// segment of the path, else the query parameter `param`) is in `full` get
+/// every record, the others the last `records`, so that nested streams
+/// stay small while one parent's children still span pages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sample {
+    pub param: String,
+    pub full: Vec<String>,
+    pub records: usize,
 }
 
 fn get() -> String {
@@ -310,6 +349,21 @@ pub enum Pagination {
         token_param: String,
         token_path: String,
         records_key: String,
+        size_param: String,
+        default_size: usize,
+        /// The token in the body is the whole URL of the next page (the
+        /// request's own with `token_param` set), as APIs that answer a
+        /// `next` link in the body do.
+        #[serde(default)]
+        url: bool,
+    },
+    /// Offset paging: `offset_param` is the index of the first record
+    /// (absent: 0), `size_param` the page size; the records as a bare array,
+    /// or under the route's `records_key`.
+    Offset {
+        #[serde(default = "offset")]
+        offset_param: String,
+        #[serde(default = "limit")]
         size_param: String,
         default_size: usize,
     },
@@ -389,6 +443,9 @@ fn id() -> String {
 }
 fn limit() -> String {
     "limit".into()
+}
+fn offset() -> String {
+    "offset".into()
 }
 fn cursor() -> String {
     "cursor".into()

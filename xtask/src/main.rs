@@ -3,7 +3,9 @@
 use clap::{Parser, Subcommand};
 
 use xtask::maint::{bench, demo, fuzz, setup};
-use xtask::steps::{build, capture, create, declarative, discover, form, provision, ship, update};
+use xtask::steps::{
+    build, capture, create, declarative, discover, form, mock, provision, ship, update,
+};
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +45,8 @@ enum Command {
     Discover(discover::DiscoverArgs),
     /// Run a capture of the discovered catalog and check documents against their schemas
     Capture(capture::CaptureArgs),
+    /// Write a manifest-only connector's mock API (tests/mock/) from its manifest: `--generate`
+    Mock(mock::MockArgs),
     /// Print the connectors as a JSON build matrix for CI
     CiMatrix(ship::CiMatrixArgs),
     /// Compare a connector with an upstream checkout, file by file
@@ -71,6 +75,7 @@ fn main() -> std::process::ExitCode {
         Command::Spec(a) => form::spec(a),
         Command::Discover(a) => discover::discover(a),
         Command::Capture(a) => capture::capture(a),
+        Command::Mock(a) => mock::mock_cmd(a),
         Command::CiMatrix(a) => ship::ci_matrix(a),
         Command::Pull(a) => update::pull(a),
         Command::Provision(a) => provision::provision_cmd(a),

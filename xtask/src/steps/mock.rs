@@ -209,3 +209,143 @@ mod tests {
         assert_eq!(std::env::var_os("HTTPS_PROXY"), before);
     }
 }
+
+/// `cargo xtask mock source-x --generate`.
+#[derive(clap::Args, Debug)]
+pub struct MockArgs {
+    /// Connector folder, e.g. `source-sentry` (a manifest-only connector)
+    pub name: String,
+    /// Write tests/mock/ (routes, records, config.json) from the connector's manifest
+    #[arg(long)]
+    pub generate: bool,
+    /// Replace an existing tests/mock/
+    #[arg(long, requires = "generate")]
+    pub force: bool,
+    /// Seed of the generated records and credentials (the same seed writes the same files)
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Folder laid out like airbytehq/airbyte's airbyte-integrations/connectors/ to take the
+    /// pinned manifest from [default: $ATF_UPSTREAM_MIRROR, else Airbyte's registry]
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub dirs: crate::ground::Dirs,
+}
+
+pub fn mock_cmd(args: MockArgs) -> anyhow::Result<()> {
+    let dir = args.dirs.connector(&args.name)?;
+    let hint = args.dirs.hint();
+    if !args.generate {
+        bail!(
+            "`cargo xtask mock` writes a mock: pass --generate (`{}`); `{}` serves it",
+            hint.command("mock", &[&args.name, "--generate"]),
+            hint.command("capture", &[&args.name, "--mock"]),
+        );
+    }
+    let loaded = crate::ground::load(&dir)?;
+    if !matches!(
+        loaded.connector.upstream,
+        Some(codegen::upstream::Upstream::Declarative(_))
+    ) {
+        bail!(
+            "{} is not a manifest-only connector (connector.json `upstream` is not of kind \"declarative\"): there is no manifest to derive a mock from; write tests/mock/mock.json by hand (format: mockapi/src/spec.rs)",
+            args.name
+        );
+    }
+    let out = dir.join("tests/mock");
+    if out.join("mock.json").exists() && !args.force {
+        bail!(
+            "{} already holds a mock: `{}` replaces it (a hand-written mock is lost)",
+            out.display(),
+            hint.command("mock", &[&args.name, "--generate", "--force"])
+        );
+    }
+    eprintln!(
+        "mock: provisioning {} (its cdk and pinned manifest)",
+        args.name
+    );
+    let p = crate::steps::provision::provision_from(&dir, args.from.as_deref(), false)?
+        .context("a manifest-only connector provisions its cdk")?;
+    let manifest = p
+        .args
+        .iter()
+        .position(|a| a == "--manifest")
+        .and_then(|i| p.args.get(i + 1))
+        .context("the launcher names no --manifest (a bug in steps::declarative::provision)")?;
+    let components = p
+        .args
+        .iter()
+        .position(|a| a == "--components")
+        .and_then(|i| p.args.get(i + 1));
+    let seed = args.seed.to_string();
+    let regenerate = hint.command(
+        "mock",
+        &[&args.name, "--generate", "--force", "--seed", &seed],
+    );
+    let bin = crate::ground::tool::MOCKAPI.path()?;
+    let mut cmd = Command::new(&bin);
+    cmd.arg("generate")
+        .arg("--python")
+        .arg(&p.entrypoint)
+        .arg("--manifest")
+        .arg(manifest)
+        .arg("--spec")
+        .arg(dir.join("spec.recorded.json"))
+        .arg("--out")
+        .arg(&out)
+        .args(["--seed", &seed, "--command", &regenerate]);
+    if let Some(c) = components {
+        cmd.arg("--components").arg(c);
+    }
+    if args.force {
+        cmd.arg("--force");
+    }
+    eprintln!("mock: deriving routes and records from the manifest");
+    let output = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run {}", bin.display()))?;
+    if !output.status.success() {
+        bail!(
+            "generating the mock of {} failed: the error is above",
+            args.name
+        );
+    }
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("{} printed no report", bin.display()))?;
+    for s in report["streams"].as_array().into_iter().flatten() {
+        eprintln!(
+            "mock: serves {} ({} records, pagination {}{}{})",
+            s["name"].as_str().unwrap_or_default(),
+            s["records"],
+            s["pagination"].as_str().unwrap_or_default(),
+            if s["incremental"] == Value::Bool(true) {
+                ", incremental"
+            } else {
+                ""
+            },
+            s["parent"]
+                .as_str()
+                .map(|p| format!(", child of {p}"))
+                .unwrap_or_default(),
+        );
+    }
+    let skipped = report["skipped"].as_object().cloned().unwrap_or_default();
+    for (name, why) in &skipped {
+        eprintln!("mock: skips {name}: {}", why.as_str().unwrap_or_default());
+    }
+    for (name, notes) in report["notes"].as_object().into_iter().flatten() {
+        for n in notes.as_array().into_iter().flatten() {
+            eprintln!("mock: note on {name}: {}", n.as_str().unwrap_or_default());
+        }
+    }
+    for p in report["config_problems"].as_array().into_iter().flatten() {
+        eprintln!("mock: config: {}", p.as_str().unwrap_or_default());
+    }
+    println!("{}", out.display());
+    eprintln!(
+        "next: capture from the mock:\n  {}",
+        hint.command("capture", &[&args.name, "--mock"])
+    );
+    Ok(())
+}
