@@ -117,6 +117,14 @@ pub fn build(plan: &Value, _config: &Value, seed: u64) -> Mock {
         .collect();
     let mut skipped = BTreeMap::new();
     let mut notes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (i, s) in plan["streams"].as_array().into_iter().flatten().enumerate() {
+        if s["name"].as_str().is_none() {
+            skipped.insert(
+                format!("(stream {})", i + 1),
+                "the manifest gives this stream no name".to_string(),
+            );
+        }
+    }
     for p in &plans {
         let problems: Vec<String> = p.s["problems"]
             .as_array()
@@ -353,6 +361,19 @@ pub fn build(plan: &Value, _config: &Value, seed: u64) -> Mock {
                     let mut f = json!({"param": param, "field": field});
                     if let Some(until) = c["end_param"].as_str() {
                         f["until_param"] = json!(until);
+                    }
+                    route.insert("filter".into(), f);
+                }
+                (Some(field), None) if c.get("query_param").is_some_and(Value::is_string) => {
+                    // The cursor inside a templated parameter (Sentry's
+                    // `query=lastSeen:>{{ stream_interval.start_time }}`).
+                    let mut f = json!({"param": c["query_param"], "field": field});
+                    if let Some(prefix) = c
+                        .get("query_prefix")
+                        .and_then(Value::as_str)
+                        .filter(|p| !p.is_empty())
+                    {
+                        f["prefix"] = json!(prefix);
                     }
                     route.insert("filter".into(), f);
                 }

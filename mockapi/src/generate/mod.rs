@@ -104,6 +104,7 @@ pub fn generate(opts: &Options) -> anyhow::Result<Value> {
         "skipped": mock.skipped,
         "notes": mock.notes,
         "config": config_problems,
+        "problems": plan["problems"],
     });
 
     // Written beside the target, then moved into place.
@@ -138,5 +139,6 @@ pub fn generate(opts: &Options) -> anyhow::Result<Value> {
         "skipped": mock.skipped,
         "notes": mock.notes,
         "config_problems": config_problems,
+        "problems": plan["problems"],
     }))
 }

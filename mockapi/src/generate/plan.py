@@ -272,6 +272,14 @@ def stream(s, config, secrets):
             out["problems"].append(str(e))
         out["paginator"] = paginator(ret.get("paginator"), config, rp, out["records_path"])
         out["cursor"] = cursor(s.get("incremental_sync"), config, params)
+        if out["cursor"] and not out["cursor"]["start_param"]:
+            # The cursor sent inside a templated query parameter: its
+            # literal text before the template is the filter's prefix.
+            for k, v in (req.get("request_parameters") or {}).items():
+                if isinstance(v, str) and re.search(r"stream_interval|stream_slice\.start_time|stream_slice\[.start_time.\]|stream_state", v):
+                    out["cursor"]["query_param"] = str(ev(k, config, rp))
+                    out["cursor"]["query_prefix"] = v.split("{{", 1)[0].split("{%", 1)[0]
+                    break
         router = ret.get("partition_router")
         routers = router if isinstance(router, list) else ([router] if router else [])
         for r in routers:

@@ -339,6 +339,9 @@ pub fn mock_cmd(args: MockArgs) -> anyhow::Result<()> {
             eprintln!("mock: note on {name}: {}", n.as_str().unwrap_or_default());
         }
     }
+    for p in report["problems"].as_array().into_iter().flatten() {
+        eprintln!("mock: problem: {}", p.as_str().unwrap_or_default());
+    }
     for p in report["config_problems"].as_array().into_iter().flatten() {
         eprintln!("mock: config: {}", p.as_str().unwrap_or_default());
     }
