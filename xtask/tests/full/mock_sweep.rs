@@ -44,6 +44,8 @@ struct Row {
     /// credential where the mock checks one.
     validate: String,
     wrong_credential: String,
+    /// `survived` when the resume met the 429 and finished.
+    rate_limited: String,
     /// Incremental streams whose resume started later than the first read
     /// (the earliest bound it sent is later than the first read's, which is
     /// the config's start), of those whose cursor goes in the query.
@@ -185,6 +187,31 @@ fn sweep_one(shared: &Path, name: &str, tmp: &Path) -> Result<Row, String> {
         }
     }
     row.total = row.served.len() + row.reasons.len();
+    // Regenerating with the same seed writes the same files.
+    let mock_dir = connectors.join(name).join("tests/mock");
+    let files = |dir: &Path| -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect()
+    };
+    let once = files(&mock_dir);
+    let out = xtask(
+        &["mock", name, "--generate", "--force", "--from", &from],
+        &connectors,
+    );
+    if !out.status.success() || files(&mock_dir) != once {
+        return Err(format!(
+            "regenerating with the same seed did not write the same files:\n{}",
+            text(&out.stderr)
+        ));
+    }
     let finish = |mut row: Row| {
         row.seconds = t.elapsed().as_secs_f64();
         Ok(row)
@@ -207,7 +234,6 @@ fn sweep_one(shared: &Path, name: &str, tmp: &Path) -> Result<Row, String> {
         return Err(format!("provision failed:\n{}", text(&out.stderr)));
     }
     let ep = last_line(&out);
-    let mock_dir = connectors.join(name).join("tests/mock");
     let mock = MockApi::start(&mock_dir)
         .map_err(|e| format!("the generated mock does not start: {e:#}"))?;
     let spec: Value =
@@ -318,11 +344,20 @@ fn sweep_one(shared: &Path, name: &str, tmp: &Path) -> Result<Row, String> {
             .push(format!("capture failed: {}", error_of(&first)));
     }
     let state = e2e::reduce(&json!({}), &first);
+    // The resume also meets one 429 with Retry-After (`rate_limited`).
     let _ = mock.activate("new_records");
+    mock.activate("rate_limited")
+        .map_err(|e| format!("no rate_limited scenario: {e:#}"))?;
     let mid = mock.requests().len();
     let open = e2e::open_request(name, &config, &bindings, Some(&state));
     let second = run(&binary, &ep, &mock, &[open]);
     let requests = mock.requests();
+    let limited = requests[mid..].iter().filter(|r| r.status == 429).count();
+    row.rate_limited = match (limited, second.ok) {
+        (0, _) => "not met".into(),
+        (_, true) => "survived".into(),
+        (_, false) => "FAILED".into(),
+    };
     let incremental: Vec<&Value> = spec["scenarios"]["new_records"]
         .as_array()
         .into_iter()
@@ -410,18 +445,19 @@ fn every_shared_manifest_connector_captures_from_its_generated_mock() {
     results.sort_by(|a, b| a.0.cmp(&b.0));
 
     let mut table = String::from(
-        "| connector | streams run / total | pages (paginated streams) | documents | violations | validate | wrong credential | resume sent the cursor | seconds | reasons |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| connector | streams run / total | pages (paginated streams) | documents | violations | validate | wrong credential | resume sent the cursor | 429 | seconds | reasons |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut captured_connectors = 0;
     let mut one_page = Vec::new();
     let mut not_resumed = Vec::new();
     let mut accepted = Vec::new();
+    let mut rate_failed = Vec::new();
     let mut failures = Vec::new();
     for (name, r) in &results {
         let Ok(row) = r else {
             let e = r.as_ref().err().unwrap();
             table.push_str(&format!(
-                "| {name} | | | | | | | | | FAILED: {} |\n",
+                "| {name} | | | | | | | | | | FAILED: {} |\n",
                 e.lines().next().unwrap_or("")
             ));
             failures.push(format!("{name}: {e}"));
@@ -468,11 +504,14 @@ fn every_shared_manifest_connector_captures_from_its_generated_mock() {
             r.join(", ")
         };
         not_resumed.extend(row.resume_not_sent.iter().map(|s| format!("{name}/{s}")));
+        if row.rate_limited == "FAILED" {
+            rate_failed.push(name.clone());
+        }
         if row.wrong_credential == "ACCEPTED" {
             accepted.push(name.clone());
         }
         table.push_str(&format!(
-            "| {name} | {} / {} | {} | {} | {} | {} | {} | {resume} | {:.0} | {} |\n",
+            "| {name} | {} / {} | {} | {} | {} | {} | {} | {resume} | {} | {:.0} | {} |\n",
             ran.len(),
             row.total,
             if pages.is_empty() {
@@ -484,6 +523,7 @@ fn every_shared_manifest_connector_captures_from_its_generated_mock() {
             row.violations,
             row.validate.replace('|', "\\|"),
             row.wrong_credential,
+            row.rate_limited,
             row.seconds,
             row.reasons.join("; ").replace('|', "\\|"),
         ));
@@ -518,6 +558,10 @@ fn every_shared_manifest_connector_captures_from_its_generated_mock() {
     assert!(
         accepted.is_empty(),
         "a wrong credential was accepted: {accepted:?}\n{table}"
+    );
+    assert!(
+        rate_failed.is_empty(),
+        "a resume failed on one 429: {rate_failed:?}\n{table}"
     );
 }
 
