@@ -201,7 +201,9 @@ fn string(
     }
 }
 
-fn slug(key: &str) -> String {
+/// Lowercase letters and digits, every other character a dash (ids and
+/// hosts made from names).
+pub fn slug(key: &str) -> String {
     key.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {

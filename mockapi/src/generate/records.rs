@@ -5,7 +5,7 @@
 //! in a fixed window ([`WINDOW_START`], two years), in index order, so that
 //! records written later ([`Shape::instant`] of a larger index) are newer.
 
-use super::config::{salt, type_of};
+use super::config::{salt, slug, type_of};
 use serde_json::{json, Map, Value};
 
 /// The first instant records are given (the config's start date is
@@ -154,18 +154,6 @@ fn url_like(schema: &Value, key: &str) -> bool {
         || ["uri", "url", "href", "link"]
             .iter()
             .any(|w| key == *w || key.ends_with(&format!("_{w}")))
-}
-
-fn slug(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect()
 }
 
 pub fn format_rfc3339(t: i64) -> String {

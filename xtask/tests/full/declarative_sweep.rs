@@ -12,7 +12,6 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
 use std::time::Instant;
 
 fn xtask(args: &[&str], connectors: &Path, work: &Path) -> Output {
@@ -287,44 +286,15 @@ fn sweep_one(shared: &Path, name: &str, tmp: &Path) -> Result<Row, String> {
 #[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn every_shared_manifest_connector_is_created_built_and_discovered() {
     let test = "every_shared_manifest_connector_is_created_built_and_discovered";
-    let Some(shared) = testkit::shared(test) else {
+    let Some((shared, names)) = crate::manifests::connectors(test) else {
         return;
     };
-    if !shared.join("manifests").is_dir() {
-        testkit::skip(
-            test,
-            &format!("{} is absent", shared.join("manifests").display()),
-        );
-        return;
-    }
-    let mut names: Vec<String> = std::fs::read_dir(shared.join("manifests"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("source-"))
-        .collect();
-    names.sort();
     assert_eq!(names.len(), 30, "{names:?}");
     let tmp = tempfile::tempdir().unwrap();
     let started = Instant::now();
 
-    // Two at a time: the machine CI runs on has two cores.
-    let queue = Mutex::new(names.clone());
-    let results = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| loop {
-                let Some(name) = queue.lock().unwrap().pop() else {
-                    break;
-                };
-                let t = Instant::now();
-                let r = sweep_one(&shared, &name, tmp.path());
-                eprintln!("{name}: {:.1}s", t.elapsed().as_secs_f64());
-                results.lock().unwrap().push((name, r));
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap();
-    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let results =
+        crate::manifests::two_at_a_time(&names, |name| sweep_one(&shared, name, tmp.path()));
 
     let mut table = String::from(
         "| connector | license | cdk | components | built | spec equal | discover |\n|---|---|---|---|---|---|---|\n",
@@ -354,11 +324,7 @@ fn every_shared_manifest_connector_is_created_built_and_discovered() {
         results.len(),
         elapsed.as_secs_f64()
     ));
-    eprintln!("{table}");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let _ = std::fs::write(target.join("declarative-sweep.md"), &table);
+    crate::manifests::write_table("declarative-sweep.md", &table);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     let unequal: Vec<&str> = results
         .iter()

@@ -33,6 +33,7 @@ mod e2e_stripe;
 mod e2e_zendesk_support;
 mod first_hour;
 mod form_browser;
+mod manifests;
 mod mock_sweep;
 mod provision;
 mod shipped;

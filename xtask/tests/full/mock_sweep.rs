@@ -14,7 +14,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
 use std::time::Instant;
 
 fn xtask(args: &[&str], connectors: &Path) -> Output {
@@ -406,43 +405,17 @@ fn sweep_one(shared: &Path, name: &str, tmp: &Path) -> Result<Row, String> {
 #[ignore = "full tier (installed connectors, Docker, Chromium): `cargo xtask test`, or `cargo test -p xtask --test full -- --ignored`"]
 fn every_shared_manifest_connector_captures_from_its_generated_mock() {
     let test = "every_shared_manifest_connector_captures_from_its_generated_mock";
-    let Some(shared) = testkit::shared(test) else {
+    let Some((shared, mut names)) = crate::manifests::connectors(test) else {
         return;
     };
-    if !shared.join("manifests").is_dir() {
-        testkit::skip(
-            test,
-            &format!("{} is absent", shared.join("manifests").display()),
-        );
-        return;
+    // One or a few while working on the generator: ATF_MOCK_SWEEP_ONLY=source-a,source-b.
+    if let Ok(only) = std::env::var("ATF_MOCK_SWEEP_ONLY") {
+        names.retain(|n| only.split(',').any(|o| o == n));
     }
-    let mut names: Vec<String> = std::fs::read_dir(shared.join("manifests"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("source-"))
-        .filter(|n| {
-            std::env::var("ATF_MOCK_SWEEP_ONLY")
-                .map_or(true, |only| only.split(',').any(|o| o == n))
-        })
-        .collect();
-    names.sort();
     let tmp = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let queue = Mutex::new(names.clone());
-    let results = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| loop {
-                let Some(name) = queue.lock().unwrap().pop() else {
-                    break;
-                };
-                let r = sweep_one(&shared, &name, tmp.path());
-                results.lock().unwrap().push((name, r));
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap();
-    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let results =
+        crate::manifests::two_at_a_time(&names, |name| sweep_one(&shared, name, tmp.path()));
 
     let mut table = String::from(
         "| connector | streams run / total | pages (paginated streams) | documents | violations | validate | wrong credential | resume sent the cursor | 429 | seconds | reasons |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
@@ -533,11 +506,7 @@ fn every_shared_manifest_connector_captures_from_its_generated_mock() {
         results.len(),
         started.elapsed().as_secs_f64()
     ));
-    eprintln!("{table}");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let _ = std::fs::write(target.join("mock-sweep.md"), &table);
+    crate::manifests::write_table("mock-sweep.md", &table);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     // MOCK_SWEEP_FLOOR: what this generator captured when it was last
     // measured; the bar (25 of 30) is above it.
