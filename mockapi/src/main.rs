@@ -12,7 +12,7 @@
 //!
 //! Errors (a bad `mock.json`, an unknown scenario) go to stderr, exit 1.
 //!
-//! `mockapi generate --python P --manifest M [--components C] --spec S --out DIR [--seed N]
+//! `mockapi generate --python P --manifest M [--components C --components-sha256 H] --spec S --out DIR [--seed N]
 //! [--force] [--command C]`: writes a mock derived from a manifest-only
 //! connector's manifest into DIR (`mockapi::generate`), then prints its
 //! report (the streams served, those skipped with the reason) as JSON.
@@ -28,10 +28,10 @@ fn main() {
 }
 
 fn generate(args: impl Iterator<Item = String>) -> anyhow::Result<()> {
-    const USAGE: &str = "usage: mockapi generate --python P --manifest M [--components C] --spec S --out DIR [--seed N] [--force] [--command C]";
+    const USAGE: &str = "usage: mockapi generate --python P --manifest M [--components C --components-sha256 H] --spec S --out DIR [--seed N] [--force] [--command C]";
     let mut args = args.peekable();
     let (mut python, mut manifest, mut spec, mut out) = (None, None, None, None);
-    let mut components = None;
+    let (mut components, mut components_sha256) = (None, None);
     let (mut seed, mut force, mut command) = (1u64, false, String::from("mockapi generate"));
     while let Some(a) = args.next() {
         let mut value = |name: &str| {
@@ -43,6 +43,7 @@ fn generate(args: impl Iterator<Item = String>) -> anyhow::Result<()> {
             "--manifest" => manifest = Some(PathBuf::from(value("--manifest")?)),
             "--spec" => spec = Some(PathBuf::from(value("--spec")?)),
             "--components" => components = Some(PathBuf::from(value("--components")?)),
+            "--components-sha256" => components_sha256 = Some(value("--components-sha256")?),
             "--out" => out = Some(PathBuf::from(value("--out")?)),
             "--seed" => {
                 let v = value("--seed")?;
@@ -61,7 +62,11 @@ fn generate(args: impl Iterator<Item = String>) -> anyhow::Result<()> {
     let opts = mockapi::generate::Options {
         python: need(python, "--python")?,
         manifest: need(manifest, "--manifest")?,
-        components,
+        components: match (components, components_sha256) {
+            (Some(c), Some(h)) => Some((c, h)),
+            (None, None) => None,
+            _ => anyhow::bail!("--components and --components-sha256 go together: {USAGE}"),
+        },
         spec: need(spec, "--spec")?,
         out: need(out, "--out")?,
         seed,

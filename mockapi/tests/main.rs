@@ -5,6 +5,7 @@
 mod auth;
 mod braze_alpha_vantage_style;
 mod filter;
+mod generate_pins;
 mod generated_styles;
 mod harness;
 mod search;

@@ -36,8 +36,9 @@ pub struct Options {
     /// The Python of the connector's pinned cdk venv.
     pub python: PathBuf,
     pub manifest: PathBuf,
-    /// Its `components.py`, if any (the cdk's discover imports it).
-    pub components: Option<PathBuf>,
+    /// Its `components.py` and the pinned sha256, if any (the cdk's
+    /// discover imports it only when the file has that hash).
+    pub components: Option<(PathBuf, String)>,
     /// The connector's spec: `spec.recorded.json`, an Airbyte spec, or its
     /// `connectionSpecification`.
     pub spec: PathBuf,
@@ -74,8 +75,8 @@ pub fn generate(opts: &Options) -> anyhow::Result<Value> {
     std::fs::write(&plan_py, PLAN_PY)?;
     let mut cmd = std::process::Command::new(&opts.python);
     cmd.arg(&plan_py).arg(&opts.manifest).arg(&config_path);
-    if let Some(c) = &opts.components {
-        cmd.arg(c);
+    if let Some((c, sha256)) = &opts.components {
+        cmd.arg(c).arg(sha256);
     }
     // The cdk's discover must not reach the network (a dynamic schema would
     // call the real API): every request goes to a proxy that refuses.

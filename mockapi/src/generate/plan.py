@@ -2,7 +2,7 @@
 (mockapi/src/generate/mod.rs writes this file into a temporary folder and
 runs it with the Python of the connector's pinned airbyte-cdk venv):
 
-    plan.py MANIFEST CONFIG > plan.json
+    plan.py MANIFEST CONFIG [COMPONENTS COMPONENTS_SHA256] > plan.json
 
 It reads the manifest as the cdk does (`ManifestReferenceResolver` then
 `ManifestComponentTransformer`, as `ManifestDeclarativeSource.__init__` does:
@@ -14,6 +14,7 @@ id). What it cannot classify it says per stream in `problems`, never by
 failing: the generator still serves the other streams.
 """
 
+import hashlib
 import json
 import re
 import sys
@@ -364,7 +365,16 @@ def discovered(manifest, config, components):
 
     try:
         if components:
-            spec = importlib.util.spec_from_file_location("components", components)
+            # Custom code runs only when it is the pinned file (as launch.py).
+            path, want = components
+            with open(path, "rb") as f:
+                got = hashlib.sha256(f.read()).hexdigest()
+            if got != want:
+                return {}, (
+                    f"components {path} has sha256 {got}, not the pinned {want}: not run, "
+                    "inline schemas are used; `cargo xtask provision --force` fetches it again"
+                )
+            spec = importlib.util.spec_from_file_location("components", path)
             module = importlib.util.module_from_spec(spec)
             sys.modules["components"] = module
             sys.modules["source_declarative_manifest.components"] = module
@@ -385,7 +395,7 @@ def discovered(manifest, config, components):
 
 def main():
     manifest_path, config_path = sys.argv[1], sys.argv[2]
-    components = sys.argv[3] if len(sys.argv) > 3 else None
+    components = (sys.argv[3], sys.argv[4]) if len(sys.argv) > 4 else None
     with open(manifest_path, encoding="utf-8") as f:
         manifest = yaml.safe_load(f)
     with open(config_path, encoding="utf-8") as f:

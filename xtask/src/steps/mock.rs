@@ -295,7 +295,16 @@ pub fn mock_cmd(args: MockArgs) -> anyhow::Result<()> {
         .arg(&out)
         .args(["--seed", &seed, "--command", &regenerate]);
     if let Some(c) = components {
-        cmd.arg("--components").arg(c);
+        let sha256 = p
+            .args
+            .iter()
+            .position(|a| a == "--components-sha256")
+            .and_then(|i| p.args.get(i + 1))
+            .context("the launcher names no --components-sha256 (a bug in steps::declarative::provision)")?;
+        cmd.arg("--components")
+            .arg(c)
+            .arg("--components-sha256")
+            .arg(sha256);
     }
     if args.force {
         cmd.arg("--force");
