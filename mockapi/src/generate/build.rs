@@ -103,7 +103,7 @@ fn text(v: &Value) -> Option<String> {
 }
 
 /// The mock of a plan (see the module's documentation).
-pub fn build(plan: &Value, _config: &Value, seed: u64) -> Mock {
+pub fn build(plan: &Value, seed: u64) -> Mock {
     let plans: Vec<Plan> = plan["streams"]
         .as_array()
         .into_iter()
@@ -583,7 +583,7 @@ mod tests {
 
     #[test]
     fn a_plan_becomes_routes_records_and_scenarios() {
-        let mock = build(&plan(), &json!({}), 1);
+        let mock = build(&plan(), 1);
         let routes = mock.spec["routes"].as_array().unwrap();
         assert_eq!(mock.spec["streams"], json!(["incidents", "logs"]));
         assert_eq!(
@@ -624,9 +624,9 @@ mod tests {
 
     #[test]
     fn the_same_seed_writes_the_same_mock() {
-        let a = build(&plan(), &json!({}), 7);
-        let b = build(&plan(), &json!({}), 7);
-        let c = build(&plan(), &json!({}), 8);
+        let a = build(&plan(), 7);
+        let b = build(&plan(), 7);
+        let c = build(&plan(), 8);
         assert_eq!(a.spec, b.spec);
         assert_eq!(a.files, b.files);
         assert_ne!(a.files, c.files);

@@ -98,7 +98,7 @@ pub fn generate(opts: &Options) -> anyhow::Result<Value> {
     }
     let plan: Value = serde_json::from_slice(&out.stdout).context("plan.py printed no JSON")?;
 
-    let mut mock = build(&plan, &config, opts.seed);
+    let mut mock = build(&plan, opts.seed);
     mock.spec["generated"] = json!({
         "command": opts.command,
         "seed": opts.seed,

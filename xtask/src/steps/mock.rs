@@ -6,6 +6,7 @@
 //! The mock's environment (proxy, CA trust) is set on this process, so the
 //! connector binary inherits it and passes it to the Airbyte connector.
 
+use crate::steps::declarative;
 use anyhow::{bail, Context};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -243,15 +244,12 @@ pub fn mock_cmd(args: MockArgs) -> anyhow::Result<()> {
         );
     }
     let loaded = crate::ground::load(&dir)?;
-    if !matches!(
-        loaded.connector.upstream,
-        Some(codegen::upstream::Upstream::Declarative(_))
-    ) {
+    let Some(codegen::upstream::Upstream::Declarative(up)) = &loaded.connector.upstream else {
         bail!(
             "{} is not a manifest-only connector (connector.json `upstream` is not of kind \"declarative\"): there is no manifest to derive a mock from; write tests/mock/mock.json by hand (format: mockapi/src/spec.rs)",
             args.name
         );
-    }
+    };
     let out = dir.join("tests/mock");
     if out.join("mock.json").exists() && !args.force {
         bail!(
@@ -264,19 +262,9 @@ pub fn mock_cmd(args: MockArgs) -> anyhow::Result<()> {
         "mock: provisioning {} (its cdk and pinned manifest)",
         args.name
     );
-    let p = crate::steps::provision::provision_from(&dir, args.from.as_deref(), false)?
-        .context("a manifest-only connector provisions its cdk")?;
-    let manifest = p
-        .args
-        .iter()
-        .position(|a| a == "--manifest")
-        .and_then(|i| p.args.get(i + 1))
-        .context("the launcher names no --manifest (a bug in steps::declarative::provision)")?;
-    let components = p
-        .args
-        .iter()
-        .position(|a| a == "--components")
-        .and_then(|i| p.args.get(i + 1));
+    // The cdk venv, and the pinned files fetched into the cache (checked).
+    let p = declarative::provision(&loaded.name, up, args.from.as_deref(), false)?;
+    let manifest = declarative::cached(declarative::File::Manifest, &up.manifest.sha256);
     let seed = args.seed.to_string();
     let regenerate = hint.command(
         "mock",
@@ -288,23 +276,18 @@ pub fn mock_cmd(args: MockArgs) -> anyhow::Result<()> {
         .arg("--python")
         .arg(&p.entrypoint)
         .arg("--manifest")
-        .arg(manifest)
+        .arg(&manifest)
         .arg("--spec")
         .arg(dir.join("spec.recorded.json"))
         .arg("--out")
         .arg(&out)
         .args(["--seed", &seed, "--command", &regenerate]);
-    if let Some(c) = components {
-        let sha256 = p
-            .args
-            .iter()
-            .position(|a| a == "--components-sha256")
-            .and_then(|i| p.args.get(i + 1))
-            .context("the launcher names no --components-sha256 (a bug in steps::declarative::provision)")?;
+    if let Some(pin) = &up.components {
+        let components = declarative::cached(declarative::File::Components, &pin.sha256);
         cmd.arg("--components")
-            .arg(c)
+            .arg(components)
             .arg("--components-sha256")
-            .arg(sha256);
+            .arg(&pin.sha256);
     }
     if args.force {
         cmd.arg("--force");
